@@ -1,0 +1,95 @@
+# Touchstone — developer and CI entry points.
+#
+#   make run    install, migrate, seed the demo, serve web + Celery worker + beat (Ctrl-C stops all)
+#   make test   ruff, then the whole suite on PostgreSQL + Redis (pytest -n 2)
+#
+# Override the interpreter with PYTHON=/path/to/python3.12 (Django 6 needs Python >= 3.12).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+VAR_DIR ?= $(or $(TOUCHSTONE_VAR_DIR),var)
+
+# The venv is (re)installed only when a requirements file changes: the stamp carries their hash.
+REQ_FILES := requirements.txt requirements-dev.txt
+REQ_HASH := $(shell cat $(REQ_FILES) | sha256sum | cut -c1-16)
+VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
+
+# Front-end libraries are optional: only when someone adds a package.json.
+NPM_FILES := $(wildcard package.json package-lock.json)
+NPM_HASH := $(if $(NPM_FILES),$(shell cat $(NPM_FILES) | sha256sum | cut -c1-16))
+NPM_STAMP := $(if $(NPM_FILES),node_modules/.installed-$(NPM_HASH))
+
+# The test suite runs on PostgreSQL and Redis unless the caller points it elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/touchstone
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: help venv install run migrate test lint fmt clean
+
+help:
+	@echo "make install  create $(VENV) (Python >= 3.12) and install requirements-dev.txt"
+	@echo "make run      migrate, seed_demo, collectstatic, then web + worker + beat"
+	@echo "make test     ruff check + format check, then pytest -n $(PYTEST_WORKERS) on PostgreSQL + Redis"
+	@echo "make lint     ruff check + ruff format --check"
+	@echo "make fmt      ruff check --fix + ruff format"
+	@echo "make migrate  apply migrations to DATABASE_URL (default: SQLite under $(VAR_DIR)/)"
+	@echo "make clean    remove caches and collected static files (keeps $(VAR_DIR)/ data and $(VENV))"
+
+venv install: $(VENV_STAMP) $(NPM_STAMP)
+
+# No file prerequisites: the hash in the stamp's name already says whether it is current.
+$(VENV_STAMP):
+	@if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then \
+		python="$$(scripts/find_python.sh)"; \
+		echo "creating $(VENV) with $$python"; \
+		rm -rf $(VENV); \
+		"$$python" -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+ifneq ($(NPM_FILES),)
+$(NPM_STAMP):
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
+	else npm install --no-audit --no-fund; fi
+	rm -f node_modules/.installed-*
+	touch $@
+endif
+
+$(VAR_DIR):
+	mkdir -p $@
+
+migrate: install | $(VAR_DIR)
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	VENV=$(VENV) VAR_DIR=$(VAR_DIR) scripts/run_all.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Environment that wins over the defaults, so `DATABASE_URL=... make test` still works.
+test: install lint
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# Caches and build output only: the database, broker queue, media and signing key are data.
+clean:
+	rm -rf .pytest_cache .ruff_cache $(VAR_DIR)/static
+	find . -path ./$(VENV) -prune -o -path ./node_modules -prune -o \
+		-name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,43 @@
+"""The seller's appeal (complaint) against the account closure, and its review."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .choices import AppealOutcome
+
+
+class Appeal(models.Model):
+    """One appeal per case. ``late`` marks a complaint filed after the appeal window (DSA Art. 20)."""
+
+    case = models.OneToOneField(
+        "counterfeits.Case", on_delete=models.PROTECT, related_name="appeal"
+    )
+    statement = models.TextField()
+    filed_at = models.DateTimeField(default=timezone.now)
+    late = models.BooleanField(default=False)
+    outcome = models.CharField(
+        max_length=20, choices=AppealOutcome.choices, default=AppealOutcome.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["filed_at", "id"]
+        indexes = [models.Index(fields=["outcome", "filed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=AppealOutcome.values), name="appeal_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome=AppealOutcome.PENDING) | Q(decided_at__isnull=False),
+                name="appeal_decided_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appeal on case #{self.case_id}"

@@ -1,0 +1,310 @@
+"""Case services: the only code that changes a case's state.
+
+Each service locks the case row, checks the transition, saves, writes one hash-chained
+CaseEvent in the same transaction, and queues side effects on commit.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-exported for views
+
+from listings.choices import ListingStatus
+from listings.models import Listing
+from sellers.choices import SellerStatus
+from sellers.models import Seller, SellerStatusChange
+
+from .audit import record_event
+from .choices import CaseState, NoticeKind, ReportStatus
+from .exceptions import TransitionRefused
+from .models import Case, Notice, Report
+
+log = logging.getLogger(__name__)
+
+# Cases confirmed longer ago than this without a closure are re-queued by the sweep: the
+# close_account task was lost (broker outage, crash between commit and enqueue).
+STALE_AFTER = timedelta(minutes=5)
+
+
+def _locked(case_id: int) -> Case:
+    return Case.objects.select_for_update().select_related("seller", "brand").get(pk=case_id)
+
+
+def _why_refused(case: Case, name: str) -> str:
+    if name == "confirm" and case.state == CaseState.OPEN:
+        missing = []
+        if not case.has_evidence():
+            missing.append("at least one piece of evidence")
+        if not case.has_sales():
+            missing.append("a record of units sold to customers")
+        if missing:
+            return "confirming needs " + " and ".join(missing)
+    if name == "expire_appeal_window" and case.state == CaseState.ACCOUNT_CLOSED:
+        return f"the appeal window is open until {case.appeal_deadline:%Y-%m-%d %H:%M} UTC"
+    if name == "refer" and case.state == CaseState.ACCOUNT_CLOSED:
+        return "the appeal window is still open and the product is not a safety risk"
+    return ""
+
+
+def _run(case: Case, name: str, method: Callable[..., object], **kwargs: object) -> str:
+    """Run one FSM transition on a locked case; refuse with a clear reason if not allowed."""
+    if not can_proceed(method):
+        raise TransitionRefused(case, name, _why_refused(case, name))
+    before = case.state
+    method(**kwargs)
+    case.save()
+    return before
+
+
+def allowed_transitions(case: Case) -> list[str]:
+    """Names of the transitions possible now (conditions checked), for the API and the UI.
+
+    Appeal transitions also depend on the appeal: filing needs none yet, deciding a pending one.
+    """
+    from appeals.models import Appeal
+
+    names = [t.name for t in case.get_available_state_transitions()]
+    appeal = Appeal.objects.filter(case_id=case.pk).values_list("outcome", flat=True).first()
+    result = []
+    for name in names:
+        if name == "file_appeal" and appeal is not None:
+            continue
+        decides = ("grant_appeal", "deny_appeal", "reinstate_after_referral")
+        if name in decides and appeal != "pending":
+            continue
+        result.append(name)
+    return result
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_case(*, report_ids: Iterable[int], actor: AbstractBaseUser, reason: str = "") -> Case:
+    """Open a case from brand reports on one seller and brand. Their listings join the case."""
+    ids = sorted(set(report_ids))
+    reports = list(Report.objects.select_for_update().filter(pk__in=ids).order_by("id"))
+    if not ids or len(reports) != len(ids):
+        raise ValueError("Some of these reports do not exist.")
+    if len({(r.seller_id, r.brand_id) for r in reports}) != 1:
+        raise ValueError("Reports in one case must name the same seller and brand.")
+    taken = [r.pk for r in reports if r.case_id is not None]
+    if taken:
+        raise ValueError(f"Reports already in a case: {taken}.")
+    first = reports[0]
+    listings = list(Listing.objects.filter(reports__in=reports).distinct())
+    case = Case.objects.create(
+        seller_id=first.seller_id,
+        brand_id=first.brand_id,
+        opened_by=actor,
+        safety_risk=any(listing.product.safety_risk for listing in listings),
+    )
+    case.listings.set(listings)
+    Report.objects.filter(pk__in=ids).update(
+        case=case, status=ReportStatus.CASE_OPENED, updated_at=timezone.now()
+    )
+    record_event(case, "open", from_state="", actor=actor, reason=reason or "case opened")
+    return case
+
+
+@transaction.atomic
+def assign_case(case_id: int, *, assignee: AbstractBaseUser | None) -> Case:
+    case = _locked(case_id)
+    case.assignee = assignee
+    case.save(update_fields=["assignee", "updated_at"])
+    return case
+
+
+# --- transitions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def confirm_case(case_id: int, *, actor: AbstractBaseUser, reason: str) -> Case:
+    """Confirm that the seller sold fakes; the account closure runs on commit."""
+    from .tasks import close_account_task
+
+    case = _locked(case_id)
+    before = _run(case, "confirm", case.confirm, by=actor)
+    record_event(case, "confirm", from_state=before, actor=actor, reason=reason)
+    close_account_task.delay_on_commit(case.pk)
+    return case
+
+
+@transaction.atomic
+def dismiss_case(case_id: int, *, actor: AbstractBaseUser, reason: str) -> Case:
+    """Dismiss an open case: no counterfeit, or not enough to act on."""
+    case = _locked(case_id)
+    before = _run(case, "dismiss", case.dismiss)
+    record_event(case, "dismiss", from_state=before, actor=actor, reason=reason)
+    case.reports.update(
+        status=ReportStatus.REJECTED, outcome_reason=reason, updated_at=timezone.now()
+    )
+    return case
+
+
+def set_seller_status(
+    seller: Seller, status: str, *, case: Case | None, reason: str, at: object = None
+) -> None:
+    """Change a seller's account status and keep its history. Call in a transaction."""
+    if seller.status == status:
+        return
+    at = at or timezone.now()
+    SellerStatusChange.objects.create(
+        seller=seller, from_status=seller.status, to_status=status, case=case, reason=reason, at=at
+    )
+    seller.status = status
+    seller.closed_at = at if status == SellerStatus.CLOSED else seller.closed_at
+    seller.save(update_fields=["status", "closed_at", "updated_at"])
+
+
+def statement_of_reasons(case: Case, listings: list[Listing]) -> tuple[str, str]:
+    """Subject and plain-text body of the DSA Art. 17 statement of reasons."""
+    context = {"case": case, "seller": case.seller, "listings": listings, "site": settings.SITE_URL}
+    body = render_to_string("counterfeits/email/statement_of_reasons.txt", context)
+    subject = f"Your seller account was closed (case #{case.pk})"
+    return subject, body
+
+
+@transaction.atomic
+def close_account(case_id: int) -> Case | None:
+    """Close the seller, delist every active listing, and owe the seller a statement of reasons.
+
+    Idempotent: a case no longer ``confirmed`` is left as it is (returns None).
+    """
+    from .tasks import send_notice_task
+
+    case = _locked(case_id)
+    if case.state != CaseState.CONFIRMED:
+        return None
+    before = _run(case, "close_account", case.close_account, window=settings.APPEAL_WINDOW)
+    seller = Seller.objects.select_for_update().get(pk=case.seller_id)
+    set_seller_status(
+        seller, SellerStatus.CLOSED, case=case, reason="counterfeits confirmed", at=None
+    )
+    active = Listing.objects.filter(seller=seller, status=ListingStatus.ACTIVE)
+    delisted = list(active.select_related("marketplace").order_by("id"))
+    active.update(status=ListingStatus.DELISTED, delisted_at=timezone.now(), delisted_by_case=case)
+    record_event(
+        case,
+        "close_account",
+        from_state=before,
+        actor=None,
+        reason=f"account closed, {len(delisted)} listing(s) delisted",
+    )
+    case.reports.update(status=ReportStatus.ACTION_TAKEN, updated_at=timezone.now())
+    subject, body = statement_of_reasons(case, delisted)
+    notice, _ = Notice.objects.get_or_create(
+        case=case,
+        kind=NoticeKind.STATEMENT_OF_REASONS,
+        defaults={"recipient": seller.email, "subject": subject, "body": body},
+    )
+    send_notice_task.delay_on_commit(notice.pk)
+    if case.safety_risk:
+        # EU DSA Art. 18: a threat to life or safety is notified at once, not after the window.
+        _refer_locked(case, reason="safety risk: referred on closure")
+    return case
+
+
+def _refer_locked(case: Case, *, reason: str) -> list:
+    from referrals.services import create_referrals, queue_dispatch
+
+    before = _run(case, "refer", case.refer)
+    referrals = create_referrals(case)
+    authorities = ", ".join(r.authority.code for r in referrals) or "no authority matched"
+    record_event(case, "refer", from_state=before, actor=None, reason=f"{reason} ({authorities})")
+    queue_dispatch(referrals)
+    return referrals
+
+
+@transaction.atomic
+def refer_case(case_id: int, *, reason: str = "referral packets built") -> list:
+    """Build and sign a packet per routed authority and queue their delivery. Idempotent."""
+    case = _locked(case_id)
+    if not can_proceed(case.refer):
+        return []
+    return _refer_locked(case, reason=reason)
+
+
+@transaction.atomic
+def expire_appeal_window(case_id: int) -> Case | None:
+    """The window ran out with no appeal: refer the case (used by the sweep, one case)."""
+    case = _locked(case_id)
+    if case.state != CaseState.ACCOUNT_CLOSED or not case.window_expired():
+        return None
+    before = _run(case, "expire_appeal_window", case.expire_appeal_window)
+    record_event(
+        case, "expire_appeal_window", from_state=before, actor=None, reason="no appeal filed"
+    )
+    _refer_locked(case, reason="appeal window expired")
+    return case
+
+
+def sweep_deadlines(*, batch_size: int | None = None, max_batches: int = 1000) -> int:
+    """Expire due appeal windows and refer the cases; return how many cases were referred.
+
+    Each batch claims due cases with ``SELECT … FOR UPDATE SKIP LOCKED`` so that two sweepers
+    never take the same case; each batch is one transaction. Also finishes work a lost task left:
+    cases stuck in ``referral_pending`` and confirmed cases whose closure never ran.
+    """
+    batch_size = batch_size or settings.SWEEP_BATCH_SIZE
+    done = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            now = timezone.now()
+            due = (
+                Case.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("seller", "brand")
+                .filter(
+                    Q(state=CaseState.ACCOUNT_CLOSED, appeal_deadline__lte=now)
+                    | Q(state=CaseState.REFERRAL_PENDING)
+                )
+                .order_by("appeal_deadline", "id")[:batch_size]
+            )
+            cases = list(due)
+            for case in cases:
+                if case.state == CaseState.ACCOUNT_CLOSED:
+                    before = _run(case, "expire_appeal_window", case.expire_appeal_window)
+                    record_event(
+                        case,
+                        "expire_appeal_window",
+                        from_state=before,
+                        actor=None,
+                        reason="no appeal filed",
+                    )
+                    _refer_locked(case, reason="appeal window expired")
+                else:
+                    _refer_locked(case, reason="referral packets built")
+                done += 1
+        if len(cases) < batch_size:
+            break
+    requeue_stale_closures()
+    return done
+
+
+def requeue_stale_closures() -> int:
+    """Re-queue closures whose task was lost; the task itself is idempotent."""
+    from .tasks import close_account_task
+
+    stale = Case.objects.filter(
+        state=CaseState.CONFIRMED, confirmed_at__lte=timezone.now() - STALE_AFTER
+    ).values_list("pk", flat=True)[:500]
+    ids = list(stale)
+    for case_id in ids:
+        close_account_task.delay(case_id)
+    return len(ids)
+
+
+def reinstate_seller(case: Case, *, reason: str) -> None:
+    """Reopen the seller's account and restore the listings this case took down."""
+    seller = Seller.objects.select_for_update().get(pk=case.seller_id)
+    set_seller_status(seller, SellerStatus.REINSTATED, case=case, reason=reason)
+    Listing.objects.filter(delisted_by_case=case, status=ListingStatus.DELISTED).update(
+        status=ListingStatus.ACTIVE, delisted_at=None, delisted_by_case=None
+    )

@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class ListingStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DELISTED = "delisted", "Delisted"

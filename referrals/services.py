@@ -1,0 +1,311 @@
+"""Referral services: build and sign packets, deliver them, acknowledge, retract, log access."""
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from counterfeits.models import Case
+
+from .authentication import hash_token
+from .choices import AccessAction, AttemptKind, AttemptOutcome, ReferralStatus
+from .models import AccessLogEntry, ApiClient, ApiToken, Authority, DeliveryAttempt, Referral
+from .packets import build_packet
+from .routing import route
+from .signing import canonical_json, sign_bytes
+
+log = logging.getLogger(__name__)
+
+
+class ReferralConflict(Exception):
+    """An action on a referral that its current status does not allow."""
+
+
+def create_referrals(case: Case) -> list[Referral]:
+    """Build, freeze and sign one referral per routed authority. Call under the case lock.
+
+    Idempotent: an authority that already has this case's referral is skipped.
+    """
+    created: list[Referral] = []
+    existing = set(Referral.objects.filter(case=case).values_list("authority_id", flat=True))
+    for authority in route(case):
+        if authority.pk in existing:
+            continue
+        now = timezone.now()
+        referral = Referral.objects.create(
+            case=case,
+            authority=authority,
+            created_at=now,
+            legal_basis=authority.legal_basis,
+            profile=authority.profile,
+            seller_country=case.seller.country.upper(),
+            brand_name=case.brand.name,
+        )
+        packet = build_packet(
+            referral_id=referral.pk, case=case, authority=authority, created_at=now
+        )
+        payload = canonical_json(packet)
+        referral.sha256, referral.signature, referral.key_id = sign_bytes(payload)
+        referral.packet_json = payload.decode("utf-8")
+        referral.save(update_fields=["sha256", "signature", "key_id", "packet_json"])
+        created.append(referral)
+    return created
+
+
+def queue_dispatch(referrals: list[Referral]) -> None:
+    from .tasks import deliver_referral
+
+    for referral in referrals:
+        deliver_referral.delay_on_commit(referral.pk)
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushResult:
+    outcome: str  # AttemptOutcome
+    status_code: int | None
+    error: str
+
+
+def make_pull_available(referral_id: int) -> bool:
+    """A pull-only authority: the referral is delivered once it can be fetched."""
+    return bool(
+        Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
+            status=ReferralStatus.DELIVERED, delivered_at=timezone.now()
+        )
+    )
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def push(referral: Referral, kind: str) -> PushResult:
+    """POST the packet (or retraction) to the authority's webhook and record the attempt.
+
+    Transient failures (network errors, timeouts, 5xx, 429) come back as RETRY; any other 4xx is
+    FAILED and must not be retried.
+    """
+    authority = referral.authority
+    if kind == AttemptKind.RETRACTION:
+        body_obj = {
+            "type": "retraction",
+            "referral_id": referral.pk,
+            "case_id": referral.case_id,
+            "sha256": referral.sha256,
+            "retracted_at": referral.retracted_at.isoformat() if referral.retracted_at else None,
+            "reason": referral.retraction_reason,
+        }
+    else:
+        body_obj = {
+            "type": "referral",
+            "referral_id": referral.pk,
+            "packet": json.loads(referral.packet_json),
+            "sha256": referral.sha256,
+            "signature": referral.signature,
+            "key_id": referral.key_id,
+        }
+    body = canonical_json(body_obj)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Touchstone-Delivery/1",
+        "Idempotency-Key": f"touchstone-{kind}-{referral.pk}-{referral.sha256[:16]}",
+        "X-Touchstone-Timestamp": timestamp,
+        "X-Touchstone-Signature": webhook_signature(authority.webhook_secret, timestamp, body),
+    }
+    request = urllib.request.Request(  # noqa: S310 - the URL is an operator-configured https/http endpoint
+        authority.webhook_url, data=body, headers=headers, method="POST"
+    )
+    started = time.monotonic()
+    status_code: int | None = None
+    error = ""
+    try:
+        with urllib.request.urlopen(  # noqa: S310
+            request, timeout=settings.DELIVERY_TIMEOUT_SECONDS
+        ) as response:
+            status_code = response.status
+    except urllib.error.HTTPError as exc:
+        status_code = exc.code
+        error = f"HTTP {exc.code}"
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    duration_ms = int((time.monotonic() - started) * 1000)
+    if status_code is not None and 200 <= status_code < 300:
+        outcome = AttemptOutcome.SUCCESS
+    elif status_code is None or status_code >= 500 or status_code in (408, 429):
+        outcome = AttemptOutcome.RETRY
+    else:
+        outcome = AttemptOutcome.FAILED
+    DeliveryAttempt.objects.create(
+        referral=referral,
+        kind=kind,
+        outcome=outcome,
+        status_code=status_code,
+        error=error,
+        duration_ms=duration_ms,
+    )
+    return PushResult(outcome, status_code, error)
+
+
+def mark_pushed(referral_id: int, kind: str) -> None:
+    now = timezone.now()
+    if kind == AttemptKind.RETRACTION:
+        Referral.objects.filter(pk=referral_id, retraction_delivered_at__isnull=True).update(
+            retraction_delivered_at=now
+        )
+    else:
+        Referral.objects.filter(
+            pk=referral_id, status__in=[ReferralStatus.PENDING, ReferralStatus.FAILED]
+        ).update(status=ReferralStatus.DELIVERED, delivered_at=now)
+
+
+def park_failed(referral_id: int) -> None:
+    """Give up after the cap: visible to analysts, who may retry."""
+    Referral.objects.filter(pk=referral_id, status=ReferralStatus.PENDING).update(
+        status=ReferralStatus.FAILED
+    )
+
+
+def retry_failed_delivery(referral_id: int) -> bool:
+    """An analyst's retry of a parked referral: back to pending, dispatched on commit."""
+    with transaction.atomic():
+        moved = Referral.objects.filter(pk=referral_id, status=ReferralStatus.FAILED).update(
+            status=ReferralStatus.PENDING
+        )
+        if moved:
+            from .tasks import deliver_referral
+
+            deliver_referral.delay_on_commit(referral_id)
+    return bool(moved)
+
+
+# --- authority actions ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def acknowledge_referral(referral_id: int, *, authority_reference: str) -> Referral:
+    """The authority confirms receipt with its own reference. Repeating it changes nothing."""
+    referral = Referral.objects.select_for_update().get(pk=referral_id)
+    if referral.acknowledged_at is not None:
+        if referral.authority_reference != authority_reference:
+            raise ReferralConflict(
+                "This referral was already acknowledged with reference "
+                f"{referral.authority_reference!r}."
+            )
+        return referral
+    referral.acknowledged_at = timezone.now()
+    referral.authority_reference = authority_reference
+    fields = ["acknowledged_at", "authority_reference"]
+    if referral.status in (ReferralStatus.PENDING, ReferralStatus.DELIVERED, ReferralStatus.FAILED):
+        if referral.delivered_at is None:
+            referral.delivered_at = referral.acknowledged_at
+            fields.append("delivered_at")
+        referral.status = ReferralStatus.ACKNOWLEDGED
+        fields.append("status")
+    referral.save(update_fields=fields)
+    return referral
+
+
+def retract_referrals(case: Case, *, reason: str) -> list[Referral]:
+    """Retract every referral of a reinstated case; retractions are pushed on commit."""
+    from .tasks import deliver_retraction
+
+    now = timezone.now()
+    referrals = list(
+        Referral.objects.select_for_update()
+        .filter(case=case)
+        .exclude(status=ReferralStatus.RETRACTED)
+    )
+    for referral in referrals:
+        referral.status = ReferralStatus.RETRACTED
+        referral.retracted_at = now
+        referral.retraction_reason = reason
+        referral.save(update_fields=["status", "retracted_at", "retraction_reason"])
+        deliver_retraction.delay_on_commit(referral.pk)
+    return referrals
+
+
+def log_access(
+    *,
+    token: ApiToken,
+    action: str,
+    referral: Referral | None,
+    ip: str | None,
+    user_agent: str,
+) -> None:
+    AccessLogEntry.objects.create(
+        referral=referral,
+        client_id=token.client_id,
+        token=token,
+        action=action,
+        ip=ip,
+        user_agent=user_agent[:500],
+    )
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+
+def issue_token(
+    *,
+    authority: Authority | None = None,
+    user: object | None = None,
+    client_name: str | None = None,
+    token_name: str = "default",
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with the raw secret, which is shown once and never stored."""
+    if (authority is None) == (user is None):
+        raise ValueError("A token is issued either to an authority or to a user.")
+    if authority is not None:
+        client, _ = ApiClient.objects.get_or_create(
+            authority=authority, name=client_name or f"{authority.code} default client"
+        )
+    else:
+        client, _ = ApiClient.objects.get_or_create(
+            user=user, name=client_name or f"{user.get_username()} scripts"
+        )
+    raw = "ts_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        client=client,
+        name=token_name,
+        prefix=raw[:10],
+        key_hash=hash_token(raw),
+        expires_at=expires_at,
+    )
+    return token, raw
+
+
+def revoke_token(token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+__all__ = [
+    "AccessAction",
+    "ReferralConflict",
+    "acknowledge_referral",
+    "create_referrals",
+    "issue_token",
+    "log_access",
+    "make_pull_available",
+    "park_failed",
+    "push",
+    "queue_dispatch",
+    "retract_referrals",
+    "retry_failed_delivery",
+    "revoke_token",
+]
