@@ -19,7 +19,15 @@ from counterfeits.models import Case
 
 from .authentication import hash_token
 from .choices import AccessAction, AttemptKind, AttemptOutcome, ReferralStatus
-from .models import AccessLogEntry, ApiClient, ApiToken, Authority, DeliveryAttempt, Referral
+from .models import (
+    AccessLogEntry,
+    ApiClient,
+    ApiToken,
+    Authority,
+    DeliveryAttempt,
+    Referral,
+    RoutingRule,
+)
 from .packets import build_packet
 from .routing import route
 from .signing import canonical_json, sign_bytes
@@ -29,6 +37,68 @@ log = logging.getLogger(__name__)
 
 class ReferralConflict(Exception):
     """An action on a referral that its current status does not allow."""
+
+
+# --- the default authorities ----------------------------------------------------------------
+
+EU27 = [
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "GR", "DE", "HU", "IE",
+    "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+]  # fmt: skip
+
+DEFAULT_AUTHORITIES = [
+    {
+        "code": "US-IPRC",
+        "name": "National Intellectual Property Rights Coordination Center",
+        "jurisdiction": "US",
+        "profile": "us-federal",
+        "legal_basis": (
+            "Voluntary disclosure to federal law enforcement of suspected trafficking in "
+            "counterfeit goods (18 U.S.C. § 2320), in cooperation with the National IPR "
+            "Coordination Center; disclosure permitted under the marketplace's terms of service "
+            "and privacy notice."
+        ),
+        "countries": ["US"],
+    },
+    {
+        "code": "EU-IPC3",
+        "name": "Europol Intellectual Property Crime Coordinated Coalition",
+        "jurisdiction": "EU",
+        "profile": "eu-dsa",
+        "legal_basis": (
+            "Regulation (EU) 2022/2065 (Digital Services Act) Art. 18: notification of "
+            "suspected criminal offences involving a threat to the life or safety of persons; "
+            "processing under GDPR Art. 6(1)(c) (legal obligation) and Art. 6(1)(e) (task in "
+            "the public interest); sale of counterfeit goods under Directive 2004/48/EC and "
+            "national criminal law."
+        ),
+        "countries": EU27,
+    },
+]
+
+
+@transaction.atomic
+def ensure_default_authorities() -> list[Authority]:
+    """Create (or leave as they are) US-IPRC and EU-IPC3 with their routing rules.
+
+    Idempotent: an existing authority keeps its operator-edited fields (webhook, legal basis);
+    a routing rule is added only when the authority has none.
+    """
+    authorities: list[Authority] = []
+    for spec in DEFAULT_AUTHORITIES:
+        authority, _ = Authority.objects.get_or_create(
+            code=spec["code"],
+            defaults={
+                "name": spec["name"],
+                "jurisdiction": spec["jurisdiction"],
+                "profile": spec["profile"],
+                "legal_basis": spec["legal_basis"],
+            },
+        )
+        if not authority.rules.exists():
+            RoutingRule.objects.create(authority=authority, countries=list(spec["countries"]))
+        authorities.append(authority)
+    return authorities
 
 
 def create_referrals(case: Case) -> list[Referral]:
@@ -265,7 +335,7 @@ def issue_token(
     authority: Authority | None = None,
     user: object | None = None,
     client_name: str | None = None,
-    token_name: str = "default",
+    token_name: str = "default",  # noqa: S107 - a label, not a secret
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with the raw secret, which is shown once and never stored."""
@@ -299,6 +369,7 @@ __all__ = [
     "ReferralConflict",
     "acknowledge_referral",
     "create_referrals",
+    "ensure_default_authorities",
     "issue_token",
     "log_access",
     "make_pull_available",
