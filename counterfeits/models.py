@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q, Sum
 from django.utils import timezone
-from django_fsm import RETURN_VALUE, FSMField, transition
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from .choices import (
     ActorRole,
@@ -158,7 +158,7 @@ class Evidence(models.Model):
         return f"{self.get_kind_display()} {self.sha256[:12]}"
 
 
-class Case(models.Model):
+class Case(FSMModelMixin, models.Model):
     """A counterfeit case against one seller for one brand, and its state machine.
 
     Transition methods change fields only; ``counterfeits.services`` locks the row, runs them,
