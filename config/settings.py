@@ -124,7 +124,15 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [d for d in [BASE_DIR / "static", BASE_DIR / "node_modules"] if d.exists()]
+STATICFILES_DIRS = [d for d in [BASE_DIR / "static"] if d.exists()] + [
+    # npm packages (package.json, `npm ci`), served locally under a prefix: never from a CDN.
+    (prefix, d)
+    for prefix, d in [
+        ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+        ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+    ]
+    if d.exists()
+]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
@@ -151,6 +159,23 @@ SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
 DELIVERY_TIMEOUT_SECONDS = env_int("DELIVERY_TIMEOUT_SECONDS", 10)
 DELIVERY_MAX_RETRIES = env_int("DELIVERY_MAX_RETRIES", 6)
 DELIVERY_BACKOFF_SECONDS = env_int("DELIVERY_BACKOFF_SECONDS", 30)
+# The longest wait between two delivery attempts, however many retries came before.
+DELIVERY_BACKOFF_MAX_SECONDS = env_int("DELIVERY_BACKOFF_MAX_SECONDS", 3600)
+# Requests per API client (all its tokens together); DRF answers 429 with Retry-After beyond it.
+AUTHORITY_THROTTLE_RATE = env_str("AUTHORITY_THROTTLE_RATE", "600/min")
+
+# --- Cache (throttling counters): shared Redis in production, per-process memory otherwise ----
+_CACHE_URL = env_str("CACHE_URL", "") or env_str("REDIS_URL", "")
+if _CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": "touchstone",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery ------------------------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
