@@ -9,7 +9,7 @@ from .choices import AppealOutcome
 
 
 class Appeal(models.Model):
-    """One appeal per case. ``late`` marks a complaint filed after the appeal window (DSA Art. 20)."""
+    """One appeal per case. ``late``: a complaint filed after the appeal window (DSA Art. 20)."""
 
     case = models.OneToOneField(
         "counterfeits.Case", on_delete=models.PROTECT, related_name="appeal"
@@ -41,3 +41,26 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return f"Appeal on case #{self.case_id}"
+
+
+def appeal_evidence_upload_to(instance: "AppealEvidence", filename: str) -> str:
+    # The stored name is the content digest: the seller's file name never reaches the filesystem.
+    return f"appeal-evidence/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class AppealEvidence(models.Model):
+    """A file the seller sent with the appeal (e.g. an authorised distributor's invoice)."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="evidence")
+    file = models.FileField(upload_to=appeal_evidence_upload_to, max_length=200)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name or 'file'} ({self.sha256[:12]})"

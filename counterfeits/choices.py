@@ -65,3 +65,23 @@ class ActorRole(models.TextChoices):
 class NoticeKind(models.TextChoices):
     STATEMENT_OF_REASONS = "statement_of_reasons", "Statement of reasons"
     APPEAL_OUTCOME = "appeal_outcome", "Appeal outcome"
+    REPORT_STATUS = "report_status", "Report status"
+    INTAKE_WARNING = "intake_warning", "Intake warning"
+    INTAKE_SUSPENSION = "intake_suspension", "Intake suspension"
+
+
+class IntakeMeasureKind(models.TextChoices):
+    WARNING = "warning", "Warning"
+    SUSPENSION = "suspension", "Intake suspended"
+
+
+class TrademarkOffice(models.TextChoices):
+    USPTO = "USPTO", "USPTO (United States)"
+    EUIPO = "EUIPO", "EUIPO (European Union)"
+    UKIPO = "UKIPO", "UKIPO (United Kingdom)"
+    WIPO = "WIPO", "WIPO (international registration)"
+    DPMA = "DPMA", "DPMA (Germany)"
+    INPI = "INPI", "INPI (France)"
+    JPO = "JPO", "JPO (Japan)"
+    CNIPA = "CNIPA", "CNIPA (China)"
+    OTHER = "OTHER", "Other office"

@@ -10,6 +10,7 @@ from .choices import (
     ActorRole,
     CaseState,
     EvidenceKind,
+    IntakeMeasureKind,
     MembershipRole,
     NoticeKind,
     ReportReason,
@@ -28,6 +29,10 @@ class Brand(models.Model):
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="BrandMembership", related_name="brands"
+    )
+    trusted_flagger = models.BooleanField(
+        default=False,
+        help_text="Trusted flagger (DSA Art. 22): its reports go to the priority lane.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -72,6 +77,9 @@ class BrandMembership(models.Model):
             models.UniqueConstraint(fields=["brand", "user"], name="brand_membership_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.brand_id} ({self.role})"
+
 
 class Report(models.Model):
     """A brand owner's notice (EU DSA Art. 16) that listings sell fakes of their brand."""
@@ -84,15 +92,17 @@ class Report(models.Model):
         on_delete=models.SET_NULL,
         related_name="reports_filed",
     )
-    seller = models.ForeignKey(
-        "sellers.Seller", on_delete=models.PROTECT, related_name="reports"
-    )
+    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="reports")
     listings = models.ManyToManyField("listings.Listing", related_name="reports")
     reason = models.CharField(max_length=40, choices=ReportReason.choices)
     explanation = models.TextField()
     notifier_name = models.CharField(max_length=200)
     notifier_email = models.EmailField()
     good_faith = models.BooleanField(default=False)
+    manifestly_unfounded = models.BooleanField(
+        default=False,
+        help_text="Rejected as manifestly unfounded: counts towards an Art. 23 intake measure.",
+    )
     status = models.CharField(
         max_length=20, choices=ReportStatus.choices, default=ReportStatus.RECEIVED
     )
@@ -348,18 +358,113 @@ class CaseEvent(models.Model):
 
 
 class Notice(models.Model):
-    """An e-mail owed to someone (statement of reasons, appeal outcome), sent once."""
+    """An e-mail owed to someone, sent once: to a seller about a case (statement of reasons,
+    appeal outcome), or to a notifier about a report or a brand (status change, Art. 23 measure).
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
+    A case notice is unique per (case, kind); every other notice carries a ``dedupe_key`` (e.g.
+    ``report:12:case_opened``) so that queueing it twice owes one e-mail.
+    """
+
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    report = models.ForeignKey(
+        Report, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    brand = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
     kind = models.CharField(max_length=30, choices=NoticeKind.choices)
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     recipient = models.EmailField()
     subject = models.CharField(max_length=300)
     body = models.TextField()
+    html_body = models.TextField(blank=True, help_text="The HTML alternative, if any.")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            # NULL cases are distinct in the index: report and brand notices are not limited here.
             models.UniqueConstraint(fields=["case", "kind"], name="notice_once_per_case_kind"),
+            models.CheckConstraint(
+                condition=Q(case__isnull=False) | Q(report__isnull=False) | Q(brand__isnull=False),
+                name="notice_is_about_something",
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient}"
+
+
+class IntakeMeasure(models.Model):
+    """A measure against a brand that keeps filing manifestly unfounded reports (DSA Art. 23):
+    first a warning, then a suspension of its report intake until ``ends_at``.
+
+    Intake is refused while a suspension is in force (``starts_at <= now < ends_at``); it lifts
+    by itself when the period runs out.
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="intake_measures")
+    kind = models.CharField(max_length=20, choices=IntakeMeasureKind.choices)
+    reason = models.TextField()
+    unfounded_count = models.PositiveIntegerField(
+        help_text="Manifestly unfounded reports that led to this measure."
+    )
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="End of a suspension.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [models.Index(fields=["brand", "kind", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=IntakeMeasureKind.values), name="intake_measure_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=IntakeMeasureKind.SUSPENSION) | Q(ends_at__isnull=False),
+                name="intake_suspension_has_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.brand_id}"
+
+    def in_force(self, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.kind == IntakeMeasureKind.SUSPENSION
+            and self.starts_at <= now
+            and self.ends_at is not None
+            and now < self.ends_at
+        )
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API request made with an ``Idempotency-Key``, per user.
+
+    The row is claimed (inserted) inside the transaction that does the work, so a concurrent
+    request with the same key waits on the unique index and then replays the stored answer.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique"),
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"
