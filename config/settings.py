@@ -153,6 +153,11 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 APPEAL_WINDOW = env_duration("APPEAL_WINDOW", "P30D")
 # EU DSA Art. 20: complaints stay possible for six months after the decision.
 COMPLAINT_WINDOW = env_duration("COMPLAINT_WINDOW", "P183D")
+# Notifier quality (DSA Art. 22/23): the look-back for acceptance rates and misuse measures.
+NOTIFIER_LOOKBACK = env_duration("NOTIFIER_LOOKBACK", "P183D")
+UNFOUNDED_WARNING_AFTER = env_int("UNFOUNDED_WARNING_AFTER", 3)
+UNFOUNDED_SUSPENSION_AFTER = env_int("UNFOUNDED_SUSPENSION_AFTER", 2)
+INTAKE_SUSPENSION_PERIOD = env_duration("INTAKE_SUSPENSION_PERIOD", "P30D")
 SIGNING_KEY_PATH = Path(env_str("SIGNING_KEY_PATH", str(VAR_DIR / "signing_key.pem")))
 SWEEP_BATCH_SIZE = env_int("SWEEP_BATCH_SIZE", 200)
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)

@@ -107,6 +107,9 @@ class Report(models.Model):
         max_length=20, choices=ReportStatus.choices, default=ReportStatus.RECEIVED
     )
     outcome_reason = models.TextField(blank=True)
+    decided_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the report reached action taken or rejected."
+    )
     case = models.ForeignKey(
         "Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
