@@ -50,9 +50,7 @@ def file_appeal(case_id: int, *, statement: str) -> Appeal:
 
 
 @transaction.atomic
-def decide_appeal(
-    appeal_id: int, *, outcome: str, actor: AbstractBaseUser, reason: str
-) -> Appeal:
+def decide_appeal(appeal_id: int, *, outcome: str, actor: AbstractBaseUser, reason: str) -> Appeal:
     """Grant or deny. Never by the analyst who confirmed the case. A grant after referral
     reinstates the seller and retracts every referral."""
     from referrals.services import retract_referrals
@@ -117,3 +115,38 @@ def _queue_outcome_notice(case: Case, appeal: Appeal) -> None:
     )
     if created:
         send_notice_task.delay_on_commit(notice.pk)
+
+
+# The case transitions that decide an appeal: the outcome each records, and the case states
+# it may be run from (as the state machine on Case says).
+APPEAL_DECISIONS: dict[str, tuple[str, frozenset[str]]] = {
+    "grant_appeal": (
+        AppealOutcome.GRANTED,
+        frozenset({CaseState.APPEAL_REVIEW, CaseState.REFERRAL_PENDING}),
+    ),
+    "deny_appeal": (
+        AppealOutcome.DENIED,
+        frozenset({CaseState.APPEAL_REVIEW, CaseState.REFERRAL_PENDING, CaseState.REFERRED}),
+    ),
+    "reinstate_after_referral": (AppealOutcome.GRANTED, frozenset({CaseState.REFERRED})),
+}
+
+
+@transaction.atomic
+def decide_case_appeal(
+    case_id: int, transition: str, *, actor: AbstractBaseUser, reason: str
+) -> Appeal:
+    """Decide a case's appeal through the named case transition (``grant_appeal``,
+    ``deny_appeal``, ``reinstate_after_referral``).
+
+    Refused when the case's state does not allow that transition (a grant on a referred case is
+    ``reinstate_after_referral``) or when no appeal was filed; otherwise ``decide_appeal``.
+    """
+    outcome, states = APPEAL_DECISIONS[transition]
+    case = _locked(case_id)
+    if case.state not in states:
+        raise TransitionRefused(case, transition)
+    appeal_id = Appeal.objects.filter(case=case).values_list("pk", flat=True).first()
+    if appeal_id is None:
+        raise TransitionRefused(case, transition, "no appeal was filed on this case")
+    return decide_appeal(appeal_id, outcome=outcome, actor=actor, reason=reason)

@@ -60,9 +60,7 @@ def record_event(
     actor_label: str | None = None,
 ) -> CaseEvent:
     """Append one event to the case's chain. Call inside the transaction holding the case lock."""
-    last = (
-        CaseEvent.objects.filter(case_id=case.pk).order_by("-seq").values("seq", "hash").first()
-    )
+    last = CaseEvent.objects.filter(case_id=case.pk).order_by("-seq").values("seq", "hash").first()
     seq = last["seq"] + 1 if last else 1
     prev_hash = last["hash"] if last else GENESIS
     role = role or actor_role(actor)

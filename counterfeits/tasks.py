@@ -31,7 +31,9 @@ def send_notice_task(notice_id: int) -> bool:
     notice = Notice.objects.filter(pk=notice_id, sent_at__isnull=True).first()
     if notice is None:
         return False
-    message = EmailMultiAlternatives(subject=notice.subject, body=notice.body, to=[notice.recipient])
+    message = EmailMultiAlternatives(
+        subject=notice.subject, body=notice.body, to=[notice.recipient]
+    )
     message.send()
     Notice.objects.filter(pk=notice_id, sent_at__isnull=True).update(sent_at=timezone.now())
     return True

@@ -95,3 +95,6 @@ class Sale(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(units__gt=0), name="sale_units_gt_0"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.units} x listing {self.listing_id} to {self.customer_country}"

@@ -83,3 +83,6 @@ class SellerStatusChange(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["seller", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id}: {self.from_status} -> {self.to_status}"
