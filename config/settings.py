@@ -186,12 +186,13 @@ else:
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "out"),
         "data_folder_out": str(_BROKER_DIR / "out"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
@@ -247,6 +248,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"/"outcome": name each choice set after its meaning.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStateEnum": "counterfeits.choices.CaseState",
+        "ReportStatusEnum": "counterfeits.choices.ReportStatus",
+        "SellerStatusEnum": "sellers.choices.SellerStatus",
+        "ListingStatusEnum": "listings.choices.ListingStatus",
+        "ReferralStatusEnum": "referrals.choices.ReferralStatus",
+        "AppealOutcomeEnum": "appeals.choices.AppealOutcome",
+        "AttemptOutcomeEnum": "referrals.choices.AttemptOutcome",
+    },
 }
 
 LOGGING = {
