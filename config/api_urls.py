@@ -1,4 +1,5 @@
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("counterfeits.api.urls")),
@@ -6,4 +7,6 @@ urlpatterns = [
     path("", include("sellers.api.urls")),
     path("", include("listings.api.urls")),
     path("", include("referrals.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

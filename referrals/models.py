@@ -116,7 +116,9 @@ class SigningKey(models.Model):
 class Referral(models.Model):
     """The frozen, signed packet sent to one authority for one case."""
 
-    case = models.ForeignKey("counterfeits.Case", on_delete=models.PROTECT, related_name="referrals")
+    case = models.ForeignKey(
+        "counterfeits.Case", on_delete=models.PROTECT, related_name="referrals"
+    )
     authority = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="referrals")
     status = models.CharField(
         max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.PENDING
@@ -170,6 +172,9 @@ class DeliveryAttempt(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["referral", "at"])]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of referral #{self.referral_id}: {self.outcome}"
+
 
 class AccessLogEntry(models.Model):
     """Every read of a packet and every acknowledgement, by which client, from where."""
@@ -177,9 +182,20 @@ class AccessLogEntry(models.Model):
     referral = models.ForeignKey(
         Referral, null=True, blank=True, on_delete=models.CASCADE, related_name="access_log"
     )
-    client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="access_log")
+    # An authority's system (client + token) or an analyst reading through the session (user).
+    client = models.ForeignKey(
+        ApiClient, null=True, blank=True, on_delete=models.PROTECT, related_name="access_log"
+    )
     token = models.ForeignKey(
         ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The analyst who read the packet, when not an API client.",
     )
     action = models.CharField(max_length=20, choices=AccessAction.choices)
     at = models.DateTimeField(default=timezone.now)
@@ -188,4 +204,9 @@ class AccessLogEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["referral", "at"])]
+        indexes = [models.Index(fields=["referral", "at"]), models.Index(fields=["client", "at"])]
+        verbose_name_plural = "access log entries"
+
+    def __str__(self) -> str:
+        who = self.client or self.user
+        return f"{self.get_action_display()} by {who} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -30,7 +30,7 @@ from .models import (
 )
 from .packets import build_packet
 from .routing import route
-from .signing import canonical_json, sign_bytes
+from .signing import canonical_json, rotate_key, sign_bytes
 
 log = logging.getLogger(__name__)
 
@@ -311,20 +311,34 @@ def retract_referrals(case: Case, *, reason: str) -> list[Referral]:
 
 def log_access(
     *,
-    token: ApiToken,
     action: str,
     referral: Referral | None,
     ip: str | None,
     user_agent: str,
-) -> None:
-    AccessLogEntry.objects.create(
+    token: ApiToken | None = None,
+    user: object | None = None,
+) -> AccessLogEntry:
+    """Record one read of a packet (or list, or acknowledgement): who, what, when, from where.
+
+    An API client is identified by its token (and so its client); an analyst reading through
+    the web session by ``user``.
+    """
+    if token is None and user is None:
+        raise ValueError("An access is made by a token or a user.")
+    return AccessLogEntry.objects.create(
         referral=referral,
-        client_id=token.client_id,
+        client_id=token.client_id if token is not None else None,
         token=token,
+        user=user,
         action=action,
         ip=ip,
-        user_agent=user_agent[:500],
+        user_agent=(user_agent or "")[:500],
     )
+
+
+def rotate_signing_key() -> tuple[str, str, object]:
+    """Retire the current signing key (still published) and sign from now on with a new one."""
+    return rotate_key()
 
 
 # --- tokens --------------------------------------------------------------------------------
@@ -379,4 +393,5 @@ __all__ = [
     "retract_referrals",
     "retry_failed_delivery",
     "revoke_token",
+    "rotate_signing_key",
 ]

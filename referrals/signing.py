@@ -36,23 +36,32 @@ def key_id_for(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def _write_new_key(path: Path) -> None:
+    """Generate a key and put it at ``path`` atomically, readable by the owner only."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    os.replace(tmp, path)
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".lock")
+
+
 def _load_or_create(path: Path) -> Ed25519PrivateKey:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Several processes may start at once: the lock makes exactly one of them create the key.
-    with open(path.with_suffix(path.suffix + ".lock"), "w") as lock:
+    with open(_lock_path(path), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not path.exists() or path.stat().st_size == 0:
-            key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
-            os.replace(tmp, path)
+            _write_new_key(path)
         data = path.read_bytes()
     key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, Ed25519PrivateKey):
@@ -78,24 +87,47 @@ def current_key() -> tuple[Ed25519PrivateKey, str]:
     return key, key_id
 
 
-_published: set[str] = set()
-
-
 def _publish(key_id: str, public_b64: str) -> None:
-    if key_id in _published:
-        return
+    """Make sure the public key is listed as current before anything is signed with it.
+
+    Not cached per process: signing is rare (once per referral) and a cache would outlive a
+    rolled-back transaction, leaving packets whose key_id is missing from /signing-keys/.
+    """
     SigningKey.objects.get_or_create(key_id=key_id, defaults={"public_key": public_b64})
     # Any other key still marked current was replaced on disk: retire it, keep it published.
     SigningKey.objects.filter(retired_at__isnull=True).exclude(key_id=key_id).update(
         retired_at=timezone.now()
     )
-    _published.add(key_id)
 
 
 def reset_cache() -> None:
-    """Forget what was loaded and published (tests and key rotation)."""
+    """Forget the loaded key (tests and key rotation); the next use reads the file again."""
     _key_for_path.cache_clear()
-    _published.clear()
+
+
+def rotate_key() -> tuple[str, str, Path]:
+    """Retire the current key and start signing with a new one.
+
+    The old private key is moved to ``retired_keys/<key_id>.pem`` next to the key file (kept,
+    not deleted, so an operator can prove which key signed what); its public key stays
+    published with ``retired_at`` set, so packets it signed still verify. Returns
+    (old key id, new key id, where the old private key went).
+    """
+    path = Path(settings.SIGNING_KEY_PATH)
+    _, old_key_id = current_key()  # make sure the outgoing key is published before it goes
+    retired_dir = path.parent / "retired_keys"
+    retired_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    retired_path = retired_dir / f"{old_key_id}.pem"
+    with open(_lock_path(path), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.replace(path, retired_path)
+        _write_new_key(path)
+    reset_cache()
+    _, new_key_id = current_key()  # publishes the new key and retires every other one
+    SigningKey.objects.filter(key_id=old_key_id, retired_at__isnull=True).update(
+        retired_at=timezone.now()
+    )
+    return old_key_id, new_key_id, retired_path
 
 
 def sign_bytes(payload: bytes) -> tuple[str, str, str]:

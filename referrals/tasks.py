@@ -8,8 +8,10 @@ from .models import Referral
 from .services import make_pull_available, mark_pushed, park_failed, push
 
 
-def _backoff(retries: int) -> int:
-    return settings.DELIVERY_BACKOFF_SECONDS * (2**retries)
+def _backoff(retries: int) -> float:
+    """Exponential: base, 2×base, 4×base … capped at DELIVERY_BACKOFF_MAX_SECONDS."""
+    cap = getattr(settings, "DELIVERY_BACKOFF_MAX_SECONDS", 3600)
+    return min(settings.DELIVERY_BACKOFF_SECONDS * (2**retries), cap)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)

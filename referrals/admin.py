@@ -1,0 +1,161 @@
+"""Operator views of authorities, clients, tokens, referrals, deliveries and the access log.
+
+Referrals are frozen and signed, delivery attempts and the access log are records: the admin
+shows them and offers the analyst's one action (retry a parked delivery), nothing that rewrites
+history. Token secrets are never shown (only hashes are stored); use ``issue_token``.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import services
+from .choices import ReferralStatus
+from .models import (
+    AccessLogEntry,
+    ApiClient,
+    ApiToken,
+    Authority,
+    DeliveryAttempt,
+    Referral,
+    RoutingRule,
+    SigningKey,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class RoutingRuleInline(admin.TabularInline):
+    model = RoutingRule
+    extra = 0
+
+
+@admin.register(Authority)
+class AuthorityAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "jurisdiction", "profile", "active", "push"]
+    list_filter = ["jurisdiction", "active", "profile"]
+    search_fields = ["code", "name"]
+    inlines = [RoutingRuleInline]
+
+    @admin.display(boolean=True, description="push")
+    def push(self, obj: Authority) -> bool:
+        return bool(obj.webhook_url)
+
+
+class ApiTokenInline(admin.TabularInline):
+    model = ApiToken
+    extra = 0
+    fields = ["name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # a token's secret is made and shown once by `issue_token`
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "authority", "user", "created_at"]
+    list_filter = ["authority"]
+    search_fields = ["name", "user__username"]
+    list_select_related = ["authority", "user"]
+    inlines = [ApiTokenInline]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "name", "client", "created_at", "expires_at", "revoked_at"]
+    list_display += ["last_used_at"]
+    list_filter = ["client__authority", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "client__name"]
+    list_select_related = ["client"]
+    fields = ["client", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = ["client", "prefix", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset:
+            services.revoke_token(token)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyAdmin):
+    list_display = ["key_id", "algorithm", "created_at", "retired_at"]
+    list_filter = [("retired_at", admin.EmptyFieldListFilter)]
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "outcome", "status_code", "duration_ms", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "authority",
+        "case",
+        "status",
+        "seller_country",
+        "brand_name",
+        "created_at",
+        "delivered_at",
+        "acknowledged_at",
+        "authority_reference",
+    ]
+    list_filter = ["status", "authority", "seller_country", "created_at"]
+    search_fields = ["=id", "=case__id", "brand_name", "authority_reference", "sha256"]
+    list_select_related = ["authority", "case"]
+    date_hierarchy = "created_at"
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry_delivery"]
+
+    @admin.action(description="Retry delivery of failed referrals")
+    def retry_delivery(self, request: HttpRequest, queryset: QuerySet[Referral]) -> None:
+        failed = queryset.filter(status=ReferralStatus.FAILED)
+        retried = sum(
+            services.retry_failed_delivery(pk) for pk in failed.values_list("pk", flat=True)
+        )
+        skipped = queryset.count() - retried
+        self.message_user(request, f"Queued {retried} referral(s) for delivery again.")
+        if skipped:
+            self.message_user(
+                request, f"{skipped} selected referral(s) had not failed.", messages.WARNING
+            )
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["referral", "kind", "at", "outcome", "status_code", "duration_ms"]
+    list_filter = ["kind", "outcome", "referral__authority"]
+    list_select_related = ["referral"]
+    search_fields = ["=referral__id"]
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "action", "referral", "client", "user", "ip", "user_agent"]
+    list_filter = ["action", "client__authority", "client", "at"]
+    list_select_related = ["referral", "client", "user"]
+    search_fields = ["=referral__id", "ip", "client__name", "user__username"]
+    date_hierarchy = "at"
