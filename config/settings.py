@@ -4,6 +4,7 @@ Defaults are for a developer's laptop (SQLite and a file-based Celery broker und
 tests and production set ``DATABASE_URL`` and ``CELERY_BROKER_URL``.
 """
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -159,6 +160,12 @@ UNFOUNDED_WARNING_AFTER = env_int("UNFOUNDED_WARNING_AFTER", 3)
 UNFOUNDED_SUSPENSION_AFTER = env_int("UNFOUNDED_SUSPENSION_AFTER", 2)
 INTAKE_SUSPENSION_PERIOD = env_duration("INTAKE_SUSPENSION_PERIOD", "P30D")
 SIGNING_KEY_PATH = Path(env_str("SIGNING_KEY_PATH", str(VAR_DIR / "signing_key.pem")))
+# Payment accounts are kept only as HMAC-SHA256 under this key (never in clear). Changing it
+# orphans every stored payment hash: set it once per deployment, apart from SECRET_KEY rotation.
+IDENTITY_HASH_KEY = env_str(
+    "IDENTITY_HASH_KEY",
+    hashlib.sha256(b"touchstone.identity/" + SECRET_KEY.encode()).hexdigest(),
+)
 SWEEP_BATCH_SIZE = env_int("SWEEP_BATCH_SIZE", 200)
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
 DELIVERY_TIMEOUT_SECONDS = env_int("DELIVERY_TIMEOUT_SECONDS", 10)

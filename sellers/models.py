@@ -25,6 +25,16 @@ class Seller(models.Model):
         max_length=20, choices=SellerStatus.choices, default=SellerStatus.ACTIVE
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    link_group = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=(
+            "Linked-seller group: the smallest seller id of the accounts connected to this one "
+            "through shared identifiers (transitively); empty when it shares none. Kept by "
+            "sellers.identity.refresh_identifiers."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -86,3 +96,30 @@ class SellerStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller_id}: {self.from_status} -> {self.to_status}"
+
+
+class RingAlert(models.Model):
+    """A repeat-offender alert, raised once per (seller, closed seller) pair sharing identifiers.
+
+    The alert itself is a ``counterfeits.Report`` of reason ``linked_to_closed_seller`` in the
+    analysts' queue; this row makes raising it idempotent and says which closed account it is about.
+    """
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="ring_alerts")
+    closed_seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="+")
+    report = models.ForeignKey(
+        "counterfeits.Report", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shared_kinds = models.JSONField(default=list, help_text="Identifier kinds shared.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller", "closed_seller"], name="ring_alert_once_per_pair"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} linked to closed {self.closed_seller_id}"

@@ -1,0 +1,314 @@
+"""Counterfeit rings: sellers linked through shared identifiers, and the closed seller who returns.
+
+A group (``Seller.link_group``) is a connected component of the graph whose nodes are sellers and
+whose edges are shared identifiers (same kind and normalised value): A shares a phone with B and
+B a bank account with C, so A, B and C are one group. Its id is the smallest seller id in it;
+a seller sharing nothing has none.
+
+Groups are kept current incrementally (``regroup``): only the components touched by the changed
+sellers are recomputed, by a breadth-first walk over identifier matches from those sellers and
+from everyone who was in their old groups — so a corrected identifier that cut the only link
+splits the group. The ``(kind, value)`` index makes each step an index lookup.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+
+from counterfeits.choices import CaseState, ReportReason
+from counterfeits.models import Case, Report
+
+from .choices import SellerStatus
+from .identity import BATCH, SharedIdentifier, _chunks, mask
+from .models import RingAlert, Seller, SellerIdentifier
+
+# An identifier shared by more accounts than this is a placeholder (a marketplace's forwarding
+# address, a call centre), not evidence of one operator: it does not link.
+HUB_LIMIT = 500
+# Past this many changed sellers one pass over the whole identifier table is cheaper than walks.
+FULL_PASS_THRESHOLD = 20_000
+# Case states that mean the seller was found to sell fakes (and, for "closed for counterfeits",
+# that the account closure followed).
+CONFIRMED_STATES = (
+    CaseState.CONFIRMED,
+    CaseState.ACCOUNT_CLOSED,
+    CaseState.APPEAL_REVIEW,
+    CaseState.REFERRAL_PENDING,
+    CaseState.REFERRED,
+)
+CLOSED_FOR_COUNTERFEITS_STATES = CONFIRMED_STATES[1:]
+RING_NOTIFIER = "Touchstone ring detection"
+# Advisory lock id serialising group recomputation: two imports must not interleave their writes.
+_REGROUP_LOCK = 0x52494E47  # "RING"
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # The smaller id stays root: it is the group id we want anyway.
+            if ra < rb:
+                self.parent[rb] = ra
+            else:
+                self.parent[ra] = rb
+
+
+def _lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REGROUP_LOCK])
+
+
+def _link(uf: _UnionFind, members: list[int]) -> None:
+    if len(members) > HUB_LIMIT:
+        return
+    first = members[0]
+    uf.find(first)
+    for other in members[1:]:
+        uf.union(first, other)
+
+
+def _walk(seeds: set[int]) -> _UnionFind:
+    """Components reachable from ``seeds`` through shared identifiers, as a union-find."""
+    uf = _UnionFind()
+    for pk in seeds:
+        uf.find(pk)
+    seen_sellers = set(seeds)
+    seen_pairs: set[tuple[str, str]] = set()
+    frontier = sorted(seeds)
+    while frontier:
+        pairs: dict[str, set[str]] = defaultdict(set)
+        for chunk in _chunks(frontier):
+            for kind, value in SellerIdentifier.objects.filter(seller_id__in=chunk).values_list(
+                "kind", "value"
+            ):
+                if (kind, value) not in seen_pairs:
+                    seen_pairs.add((kind, value))
+                    pairs[kind].add(value)
+        members: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for kind, values in pairs.items():
+            ordered = sorted(values)
+            for start in range(0, len(ordered), BATCH):
+                rows = SellerIdentifier.objects.filter(
+                    kind=kind, value__in=ordered[start : start + BATCH]
+                ).values_list("value", "seller_id")
+                for value, seller_id in rows:
+                    members[(kind, value)].append(seller_id)
+        frontier = []
+        for sellers in members.values():
+            if len(sellers) > HUB_LIMIT:
+                continue
+            _link(uf, sellers)
+            for seller_id in sellers:
+                if seller_id not in seen_sellers:
+                    seen_sellers.add(seller_id)
+                    frontier.append(seller_id)
+    return uf
+
+
+def _full_pass() -> _UnionFind:
+    """Every component, in one ordered pass over the identifier table (bulk imports)."""
+    uf = _UnionFind()
+    current: tuple[str, str] | None = None
+    members: list[int] = []
+    rows = (
+        SellerIdentifier.objects.order_by("kind", "value")
+        .values_list("kind", "value", "seller_id")
+        .iterator(chunk_size=20_000)
+    )
+    for kind, value, seller_id in rows:
+        if (kind, value) != current:
+            if len(members) > 1:
+                _link(uf, members)
+            current, members = (kind, value), []
+        members.append(seller_id)
+    if len(members) > 1:
+        _link(uf, members)
+    return uf
+
+
+def _write_groups(uf: _UnionFind, sellers: Iterable[int] | None) -> int:
+    """Store each seller's group id (smallest id of its component, none if alone)."""
+    sizes: dict[int, int] = defaultdict(int)
+    for pk in list(uf.parent):
+        sizes[uf.find(pk)] += 1
+
+    def wanted(pk: int) -> int | None:
+        if pk not in uf.parent:
+            return None
+        root = uf.find(pk)
+        return root if sizes[root] > 1 else None
+
+    changed: list[Seller] = []
+    if sellers is None:  # full pass: anyone may change, including to "no group"
+        current = Seller.objects.filter(link_group__isnull=False).values_list("pk", "link_group")
+        for pk, group in current.iterator(chunk_size=20_000):
+            if wanted(pk) != group:
+                changed.append(Seller(pk=pk, link_group=wanted(pk)))
+        already = {seller.pk for seller in changed}
+        for pk in uf.parent:
+            group = wanted(pk)
+            if group is not None and pk not in already:
+                changed.append(Seller(pk=pk, link_group=group))
+        # Those above with a stored group equal to the wanted one are re-written harmlessly.
+    else:
+        ids = sorted(set(sellers))
+        for chunk in _chunks(ids):
+            for pk, group in Seller.objects.filter(pk__in=chunk).values_list("pk", "link_group"):
+                if wanted(pk) != group:
+                    changed.append(Seller(pk=pk, link_group=wanted(pk)))
+    Seller.objects.bulk_update(changed, ["link_group"], batch_size=BATCH)
+    return len(changed)
+
+
+def regroup(seller_ids: Iterable[int]) -> int:
+    """Recompute the groups touched by these sellers; returns how many sellers changed group.
+
+    The walk starts from the sellers and from every member of their current groups: if a
+    corrected identifier cut the group in two, both halves are reached and get their own ids.
+    """
+    ids = {int(pk) for pk in seller_ids}
+    if not ids:
+        return 0
+    with transaction.atomic():
+        _lock()
+        if len(ids) >= FULL_PASS_THRESHOLD:
+            return _write_groups(_full_pass(), None)
+        old_groups: set[int] = set()
+        for chunk in _chunks(sorted(ids)):
+            old_groups.update(
+                Seller.objects.filter(pk__in=chunk, link_group__isnull=False).values_list(
+                    "link_group", flat=True
+                )
+            )
+        seeds = set(ids)
+        for chunk in _chunks(sorted(old_groups)):
+            seeds.update(Seller.objects.filter(link_group__in=chunk).values_list("pk", flat=True))
+        uf = _walk(seeds)
+        return _write_groups(uf, set(uf.parent) | seeds)
+
+
+def regroup_all() -> int:
+    """Recompute every group from scratch (after a bulk load, or to repair)."""
+    with transaction.atomic():
+        _lock()
+        return _write_groups(_full_pass(), None)
+
+
+# --- repeat offenders ----------------------------------------------------------------------------
+
+
+def closed_for_counterfeits() -> QuerySet[Seller]:
+    """Sellers whose account was closed on a confirmed counterfeit case (not reinstated)."""
+    return Seller.objects.filter(
+        Exists(
+            Case.objects.filter(seller=OuterRef("pk"), state__in=CLOSED_FOR_COUNTERFEITS_STATES)
+        ),
+        status=SellerStatus.CLOSED,
+    )
+
+
+def _explanation(closed: Seller, shared: list[SharedIdentifier]) -> str:
+    listed = "; ".join(f"{item.label} {item.masked}" for item in shared)
+    return (
+        f"This seller shares identifiers with seller #{closed.pk} ({closed.display_name}), "
+        f"whose account was closed for selling counterfeits: {listed}. "
+        "Raised automatically by ring detection; review the accounts before acting."
+    )
+
+
+def flag_repeat_offenders(seller_ids: Iterable[int]) -> list[Report]:
+    """Raise one alert per (seller, closed-for-counterfeits seller) pair sharing an identifier.
+
+    The alert is a Report of reason ``linked_to_closed_seller`` for the brand of the closed
+    seller's case, so it enters the analysts' queue like a brand's notice. Idempotent: a pair
+    already alerted is not alerted again (``RingAlert`` is unique per pair).
+    """
+    ids = sorted({int(pk) for pk in seller_ids})
+    closed_ids = closed_for_counterfeits().values("pk")
+    matches: dict[tuple[int, int], list[SharedIdentifier]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        closed_match = SellerIdentifier.objects.filter(
+            seller_id__in=closed_ids, kind=OuterRef("kind"), value=OuterRef("value")
+        )
+        candidates = (
+            SellerIdentifier.objects.filter(seller_id__in=chunk)
+            .exclude(seller__status=SellerStatus.CLOSED)
+            .filter(Exists(closed_match))
+            .values_list("seller_id", "kind", "value")
+        )
+        pairs = list(candidates)
+        if not pairs:
+            continue
+        by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for kind in {kind for _, kind, _ in pairs}:
+            values = {value for _, k, value in pairs if k == kind}
+            for value, closed_id in SellerIdentifier.objects.filter(
+                seller_id__in=closed_ids, kind=kind, value__in=values
+            ).values_list("value", "seller_id"):
+                by_pair[(kind, value)].append(closed_id)
+        for seller_id, kind, value in pairs:
+            for closed_id in by_pair[(kind, value)]:
+                if closed_id != seller_id:
+                    matches[(seller_id, closed_id)].append(
+                        SharedIdentifier(kind=kind, masked=mask(kind, value))
+                    )
+    if not matches:
+        return []
+    done = set(
+        RingAlert.objects.filter(
+            seller_id__in={s for s, _ in matches}, closed_seller_id__in={c for _, c in matches}
+        ).values_list("seller_id", "closed_seller_id")
+    )
+    todo = {pair: shared for pair, shared in matches.items() if pair not in done}
+    if not todo:
+        return []
+    closed_sellers = Seller.objects.in_bulk({c for _, c in todo})
+    brand_of: dict[int, int] = {}
+    for seller_id, brand_id in (
+        Case.objects.filter(seller_id__in=closed_sellers, state__in=CLOSED_FOR_COUNTERFEITS_STATES)
+        .order_by("seller_id", "-id")
+        .values_list("seller_id", "brand_id")
+    ):
+        brand_of.setdefault(seller_id, brand_id)
+    reports: list[Report] = []
+    with transaction.atomic():
+        for (seller_id, closed_id), shared in sorted(todo.items()):
+            shared = sorted(set(shared), key=lambda item: (item.kind, item.masked))
+            alert, created = RingAlert.objects.get_or_create(
+                seller_id=seller_id,
+                closed_seller_id=closed_id,
+                defaults={"shared_kinds": sorted({item.kind for item in shared})},
+            )
+            if not created:
+                continue  # a concurrent refresh raised it first
+            report = Report.objects.create(
+                brand_id=brand_of[closed_id],
+                reporter=None,
+                seller_id=seller_id,
+                reason=ReportReason.LINKED_TO_CLOSED_SELLER,
+                explanation=_explanation(closed_sellers[closed_id], shared),
+                notifier_name=RING_NOTIFIER,
+                notifier_email=settings.DEFAULT_FROM_EMAIL,
+                good_faith=True,
+            )
+            alert.report = report
+            alert.save(update_fields=["report"])
+            reports.append(report)
+    return reports
