@@ -1,0 +1,671 @@
+"""Catalog import: how a marketplace syncs sellers, products, listings and sales into Touchstone.
+
+The file is JSON Lines or CSV; each row names its kind in a ``type`` (or ``kind``) column:
+``seller``, ``product``, ``listing`` or ``sale``. Rows are upserted by the marketplace's
+``external_id``, so importing the same file twice leaves the same rows.
+
+How it works, and why:
+
+- Every row is validated field by field before anything is written; a bad row is reported with
+  its line number and skipped, and the import goes on.
+- Rows are written in batches (``batch_size`` lines, one transaction each) with
+  ``bulk_create(update_conflicts=True)``: one ``INSERT … ON CONFLICT (external_id) DO UPDATE``
+  per kind and batch, on PostgreSQL and SQLite alike.
+- Inside a batch sellers and products are written before the listings that name them, and
+  listings before their sales, so a file in that order (or with a row and its references in the
+  same batch) resolves. A reference to something neither in Touchstone nor earlier in the file
+  is a bad row.
+- After each committed batch a checkpoint (the file's SHA-256 and the last committed line) is
+  written next to the input; a crashed import run again resumes after that line. A finished
+  import removes its checkpoint, so the next run of the same file starts from the top.
+- Touchstone owns some fields once a row exists: a seller's account status and a listing's
+  status (a case closure delists; a later sync must not quietly re-list). Those are set on
+  insert only.
+"""
+
+import csv
+import hashlib
+import importlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from counterfeits.models import Brand
+from sellers.models import Seller
+
+from .choices import ListingStatus
+from .models import Listing, Marketplace, Product, Sale
+
+KINDS = ("seller", "product", "listing", "sale")
+FORMATS = ("jsonl", "csv")
+DEFAULT_BATCH_SIZE = 2000
+MAX_KEPT_ERRORS = 10_000
+
+
+class RowError(ValueError):
+    """A value that does not fit its column; the message says what would."""
+
+
+# --- column parsers: each takes the raw value (str from CSV, any JSON scalar) ---------------
+
+
+def _text(max_length: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if isinstance(value, dict | list):
+            raise RowError("must be text, not a list or an object")
+        text = str(value).strip()
+        if len(text) > max_length:
+            raise RowError(f"at most {max_length} characters (got {len(text)})")
+        return text
+
+    return parse
+
+
+def _country(value: Any) -> str:
+    code = str(value).strip().upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise RowError(f"a two-letter ISO 3166-1 country code such as US or DE (got {value!r})")
+    return code
+
+
+def _email(value: Any) -> str:
+    address = _text(254)(value)
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise RowError(f"not a valid e-mail address: {address!r}") from None
+    return address
+
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+def _url(value: Any) -> str:
+    url = _text(500)(value)
+    try:
+        _url_validator(url)
+    except ValidationError:
+        raise RowError(f"not a valid http(s) URL: {url!r}") from None
+    return url
+
+
+def _price(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise RowError(f"a decimal amount such as 19.99 (got {value!r})") from None
+    if not amount.is_finite() or amount < 0:
+        raise RowError(f"a non-negative amount (got {value!r})")
+    if amount.as_tuple().exponent < -2:
+        raise RowError(f"at most two decimal places (got {value!r})")
+    if amount >= Decimal("1e10"):
+        raise RowError(f"below 10,000,000,000 (got {value!r})")
+    return amount
+
+
+def _currency(value: Any) -> str:
+    code = str(value).strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise RowError(f"a three-letter ISO 4217 currency code such as USD (got {value!r})")
+    return code
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise RowError(f"a whole number above 0 (got {value!r})")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise RowError(f"a whole number above 0 (got {value!r})") from None
+    if not 0 < number <= 2_147_483_647:
+        raise RowError(f"a whole number above 0 (got {value!r})")
+    return number
+
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise RowError(f"true or false (got {value!r})")
+
+
+def _gtin(value: Any) -> str:
+    digits = str(value).strip()
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        raise RowError(f"a GTIN of 8, 12, 13 or 14 digits (got {value!r})")
+    return digits
+
+
+def _datetime(value: Any) -> datetime:
+    text = str(value).strip()
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise RowError(f"an ISO-8601 date and time such as 2026-01-31T14:05:00Z (got {value!r})")
+    # A time without an offset is taken as UTC: marketplaces export in UTC unless they say.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _status(value: Any) -> str:
+    status = str(value).strip().lower()
+    if status not in ListingStatus.values:
+        raise RowError(f"one of {', '.join(ListingStatus.values)} (got {value!r})")
+    return status
+
+
+@dataclass(frozen=True)
+class Column:
+    parse: Callable[[Any], Any]
+    required: bool = False
+    default: Any = ""
+
+
+def _model_text(model: type, name: str) -> Callable[[Any], str]:
+    return _text(model._meta.get_field(name).max_length)
+
+
+SCHEMAS: dict[str, dict[str, Column]] = {
+    "seller": {
+        "external_id": Column(_model_text(Seller, "external_id"), required=True),
+        "name": Column(_model_text(Seller, "name"), required=True),
+        "email": Column(_email, required=True),
+        "country": Column(_country, required=True),
+        **{
+            name: Column(_model_text(Seller, name))
+            for name in (
+                "company_name",
+                "company_registration",
+                "tax_id",
+                "phone",
+                "address_line1",
+                "address_line2",
+                "city",
+                "region",
+                "postal_code",
+            )
+        },
+    },
+    "product": {
+        "external_id": Column(_model_text(Product, "external_id"), required=True),
+        "brand": Column(_model_text(Brand, "name"), required=True),
+        "title": Column(_model_text(Product, "title"), required=True),
+        "gtin": Column(_gtin),
+        "safety_risk": Column(_bool, default=False),
+    },
+    "listing": {
+        "external_id": Column(_model_text(Listing, "external_id"), required=True),
+        "seller": Column(_model_text(Seller, "external_id"), required=True),
+        "product": Column(_model_text(Product, "external_id"), required=True),
+        "marketplace": Column(_model_text(Marketplace, "code"), required=True),
+        "marketplace_country": Column(_country, default=None),
+        "title": Column(_model_text(Listing, "title"), required=True),
+        "url": Column(_url),
+        "price": Column(_price, required=True),
+        "currency": Column(_currency, default="USD"),
+        "status": Column(_status, default=ListingStatus.ACTIVE),
+    },
+    "sale": {
+        "external_id": Column(_model_text(Sale, "external_id"), required=True),
+        "listing": Column(_model_text(Listing, "external_id"), required=True),
+        "units": Column(_positive_int, required=True),
+        "customer_country": Column(_country, required=True),
+        "sold_at": Column(_datetime, required=True),
+    },
+}
+
+# Alternative column names a marketplace export may use for the same thing.
+ALIASES = {
+    "seller": {"seller_id": "external_id", "id": "external_id"},
+    "product": {"product_id": "external_id", "id": "external_id", "brand_name": "brand"},
+    "listing": {
+        "listing_id": "external_id",
+        "id": "external_id",
+        "seller_id": "seller",
+        "product_id": "product",
+        "marketplace_code": "marketplace",
+        # In a listing row "country" can only mean its marketplace's.
+        "country": "marketplace_country",
+    },
+    "sale": {"sale_id": "external_id", "id": "external_id", "listing_id": "listing"},
+}
+
+# Fields an import may overwrite on an existing row (everything else is set on insert only).
+UPDATE_FIELDS = {
+    "seller": [*(n for n in SCHEMAS["seller"] if n != "external_id"), "updated_at"],
+    "product": ["brand", "title", "gtin", "safety_risk"],
+    "listing": ["seller", "product", "marketplace", "title", "url", "price", "currency"],
+    "sale": ["listing", "units", "customer_country", "sold_at"],
+}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def validate_row(raw: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, str]]:
+    """Check one row: return (kind, clean values, errors by field). Errors empty means good."""
+    kind_value = raw.get("type", raw.get("kind"))
+    kind = str(kind_value).strip().lower().removesuffix("s") if not _blank(kind_value) else ""
+    if kind not in SCHEMAS:
+        got = "nothing" if _blank(kind_value) else repr(kind_value)
+        return None, {}, {"type": f"one of {', '.join(KINDS)} (got {got})"}
+    aliases = ALIASES[kind]
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = aliases.get(key, key)
+        if name in SCHEMAS[kind] and (name not in values or _blank(values[name])):
+            values[name] = value
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, column in SCHEMAS[kind].items():
+        value = values.get(name)
+        if _blank(value):
+            if column.required:
+                errors[name] = "required"
+            else:
+                clean[name] = column.default
+            continue
+        try:
+            clean[name] = column.parse(value)
+        except RowError as exc:
+            errors[name] = str(exc)
+    return kind, clean, errors
+
+
+# --- reading the file ------------------------------------------------------------------------
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    """The file's format: ``fmt`` if given, else from the extension (.jsonl/.ndjson/.json, .csv)."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise ValueError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
+        return fmt
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        raise ValueError("Compressed files are not read: decompress first.")
+    if suffixes and suffixes[-1] in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffixes and suffixes[-1] in (".csv",):
+        return "csv"
+    raise ValueError(f"Cannot tell the format of {path.name}: pass --format jsonl or csv.")
+
+
+Row = tuple[int, dict[str, Any] | None, str | None]  # line, values, or why it is unreadable
+
+
+def read_jsonl(handle: TextIO) -> Iterator[Row]:
+    for line_no, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield line_no, None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            continue
+        if not isinstance(value, dict):
+            yield line_no, None, "each line must be one JSON object"
+            continue
+        yield line_no, value, None
+
+
+def read_csv(handle: TextIO) -> Iterator[Row]:
+    reader = csv.DictReader(handle)
+    previous_end = 1  # the header line
+    for record in reader:
+        start = previous_end + 1
+        previous_end = reader.line_num
+        if None in record:
+            yield start, None, f"more fields than the header has ({len(reader.fieldnames)})"
+            continue
+        if all(_blank(value) for value in record.values()):
+            continue
+        yield start, record, None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- the checkpoint ----------------------------------------------------------------------------
+
+
+def default_checkpoint_path(path: Path) -> Path:
+    return path.with_name(path.name + ".import-checkpoint.json")
+
+
+def read_checkpoint(checkpoint: Path, sha256: str) -> int:
+    """The last committed line of this very file (by content), or 0."""
+    try:
+        data = json.loads(checkpoint.read_text())
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(data, dict) or data.get("sha256") != sha256:
+        return 0
+    line = data.get("line")
+    return line if isinstance(line, int) and line > 0 else 0
+
+
+def write_checkpoint(checkpoint: Path, *, sha256: str, line: int, source: Path) -> None:
+    # Written to a temporary file and renamed: a crash mid-write leaves the old checkpoint whole.
+    tmp = checkpoint.with_name(checkpoint.name + ".tmp")
+    tmp.write_text(
+        json.dumps(
+            {
+                "file": str(source),
+                "sha256": sha256,
+                "line": line,
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+    )
+    os.replace(tmp, checkpoint)
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+@dataclass
+class BadRow:
+    line: int
+    errors: dict[str, str]
+
+    def __str__(self) -> str:
+        details = "; ".join(f"{name}: {message}" for name, message in self.errors.items())
+        return f"line {self.line}: {details}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows written per kind, bad rows (line and reasons), where it began."""
+
+    upserted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    bad_rows: list[BadRow] = field(default_factory=list)
+    bad_count: int = 0
+    lines_read: int = 0
+    resumed_after_line: int = 0
+    last_line: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows_written(self) -> int:
+        return sum(self.upserted.values())
+
+    def add_bad(self, bad: BadRow) -> None:
+        self.bad_count += 1
+        if len(self.bad_rows) < MAX_KEPT_ERRORS:
+            self.bad_rows.append(bad)
+
+
+# --- writing a batch ---------------------------------------------------------------------------
+
+Pending = dict[str, dict[str, tuple[int, dict[str, Any]]]]  # kind -> external_id -> (line, row)
+
+
+def after_sellers_upserted(seller_ids: list[int]) -> None:
+    """Keep the sellers' normalised identifiers (``SellerIdentifier``) current after an import.
+
+    The normalisation belongs to ``sellers.identity.refresh_identifiers`` (counterfeit-ring
+    detection); it is called when that module provides it, in the batch's transaction.
+    """
+    if not seller_ids:
+        return
+    try:
+        identity = importlib.import_module("sellers.identity")
+    except ModuleNotFoundError:
+        return
+    refresh = getattr(identity, "refresh_identifiers", None)
+    if refresh is not None:
+        refresh(seller_ids)
+
+
+def _ids_by_external_id(model: type, external_ids: Iterable[str]) -> dict[str, int]:
+    wanted = list(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        found.update(model.objects.filter(external_id__in=chunk).values_list("external_id", "id"))
+    return found
+
+
+def _upsert(model: type, kind: str, objects: list) -> None:
+    if objects:
+        model.objects.bulk_create(
+            objects,
+            update_conflicts=True,
+            unique_fields=["external_id"],
+            update_fields=UPDATE_FIELDS[kind],
+        )
+
+
+def _upsert_batch(pending: Pending, report: ImportReport) -> list[BadRow]:
+    """Write one batch, sellers and products first; return the rows whose references do not
+    resolve (they are not written). Runs inside the batch's transaction.
+    """
+    bad: list[BadRow] = []
+    sellers = pending["seller"]
+    if sellers:
+        _upsert(Seller, "seller", [Seller(**row) for _, row in sellers.values()])
+        seller_ids = _ids_by_external_id(Seller, sellers)
+        after_sellers_upserted(sorted(seller_ids.values()))
+        report.upserted["seller"] += len(sellers)
+
+    products = pending["product"]
+    if products:
+        names = {row["brand"] for _, row in products.values()}
+        brands = dict(Brand.objects.filter(name__in=names).values_list("name", "id"))
+        missing = names - brands.keys()
+        if missing:
+            # A brand a marketplace names that Touchstone does not know yet: unverified until an
+            # analyst verifies its owner.
+            Brand.objects.bulk_create(
+                [Brand(name=n) for n in sorted(missing)], ignore_conflicts=True
+            )
+            brands.update(Brand.objects.filter(name__in=missing).values_list("name", "id"))
+        objects = []
+        for _, row in products.values():
+            values = dict(row)
+            values["brand_id"] = brands[values.pop("brand")]
+            objects.append(Product(**values))
+        _upsert(Product, "product", objects)
+        report.upserted["product"] += len(objects)
+
+    listings = pending["listing"]
+    if listings:
+        rows = list(listings.values())
+        seller_map = _ids_by_external_id(Seller, (r["seller"] for _, r in rows))
+        product_map = _ids_by_external_id(Product, (r["product"] for _, r in rows))
+        codes = {r["marketplace"] for _, r in rows}
+        markets = dict(Marketplace.objects.filter(code__in=codes).values_list("code", "id"))
+        new_markets: dict[str, str] = {}
+        for _, r in rows:
+            if r["marketplace"] not in markets and r["marketplace_country"]:
+                new_markets.setdefault(r["marketplace"], r["marketplace_country"])
+        if new_markets:
+            Marketplace.objects.bulk_create(
+                [
+                    Marketplace(code=code, name=code, country=country)
+                    for code, country in sorted(new_markets.items())
+                ],
+                ignore_conflicts=True,
+            )
+            markets.update(
+                Marketplace.objects.filter(code__in=new_markets).values_list("code", "id")
+            )
+        objects = []
+        for line, r in rows:
+            errors = {}
+            if r["seller"] not in seller_map:
+                errors["seller"] = f"no seller {r['seller']!r} in Touchstone or earlier in the file"
+            if r["product"] not in product_map:
+                errors["product"] = (
+                    f"no product {r['product']!r} in Touchstone or earlier in the file"
+                )
+            if r["marketplace"] not in markets:
+                errors["marketplace_country"] = (
+                    f"required to create marketplace {r['marketplace']!r}, which is new"
+                )
+            if errors:
+                bad.append(BadRow(line, errors))
+                continue
+            objects.append(
+                Listing(
+                    external_id=r["external_id"],
+                    seller_id=seller_map[r["seller"]],
+                    product_id=product_map[r["product"]],
+                    marketplace_id=markets[r["marketplace"]],
+                    title=r["title"],
+                    url=r["url"],
+                    price=r["price"],
+                    currency=r["currency"],
+                    status=r["status"],
+                )
+            )
+        _upsert(Listing, "listing", objects)
+        report.upserted["listing"] += len(objects)
+
+    sales = pending["sale"]
+    if sales:
+        rows = list(sales.values())
+        listing_map = _ids_by_external_id(Listing, (r["listing"] for _, r in rows))
+        objects = []
+        for line, r in rows:
+            if r["listing"] not in listing_map:
+                message = f"no listing {r['listing']!r} in Touchstone or earlier in the file"
+                bad.append(BadRow(line, {"listing": message}))
+                continue
+            values = dict(r)
+            values["listing_id"] = listing_map[values.pop("listing")]
+            objects.append(Sale(**values))
+        _upsert(Sale, "sale", objects)
+        report.upserted["sale"] += len(objects)
+    return bad
+
+
+# --- the import --------------------------------------------------------------------------------
+
+
+def import_catalog(
+    path: Path | str,
+    *,
+    fmt: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    restart: bool = False,
+    checkpoint_path: Path | None = None,
+    progress_every: int = 10_000,
+    on_progress: Callable[[str], None] | None = None,
+    on_bad_row: Callable[[BadRow], None] | None = None,
+) -> ImportReport:
+    """Import a catalog file; return what was written and which lines were bad.
+
+    Resumes after the checkpoint's line when one exists for this very file (same SHA-256),
+    unless ``restart``. Raises ``ValueError`` for a file it cannot read at all (unknown format);
+    a database error aborts the batch in hand, leaving the checkpoint at the last good batch.
+    """
+    path = Path(path)
+    fmt = detect_format(path, fmt)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1.")
+    checkpoint = checkpoint_path or default_checkpoint_path(path)
+    sha256 = file_sha256(path)
+    report = ImportReport()
+    skip_to = 0 if restart else read_checkpoint(checkpoint, sha256)
+    report.resumed_after_line = skip_to
+    started = time.monotonic()
+
+    batch_bad: list[BadRow] = []
+
+    def bad(line: int, errors: dict[str, str]) -> None:
+        batch_bad.append(BadRow(line, errors))
+
+    def progress(final: bool = False) -> None:
+        if on_progress is None:
+            return
+        elapsed = max(time.monotonic() - started, 1e-9)
+        on_progress(
+            f"{'done' if final else 'progress'}: line {report.last_line}, "
+            f"{report.rows_written} rows written, {report.bad_count} bad, "
+            f"{report.rows_written / elapsed:,.0f} rows/s"
+        )
+
+    pending: Pending = {kind: {} for kind in KINDS}
+    in_batch = 0
+    next_progress = progress_every
+
+    def flush(last_line: int) -> None:
+        nonlocal pending, in_batch, batch_bad
+        with transaction.atomic():
+            unresolved = _upsert_batch(pending, report)
+        # A batch's bad rows, found on reading or on writing, are reported in line order once it
+        # is committed: after a crash they are reported again by the run that resumes.
+        for entry in sorted(batch_bad + unresolved, key=lambda b: b.line):
+            report.add_bad(entry)
+            if on_bad_row is not None:
+                on_bad_row(entry)
+        batch_bad = []
+        write_checkpoint(checkpoint, sha256=sha256, line=last_line, source=path)
+        report.last_line = last_line
+        pending = {kind: {} for kind in KINDS}
+        in_batch = 0
+
+    # newline="" lets the csv module see line ends inside quoted fields.
+    with path.open(encoding="utf-8-sig", newline="" if fmt == "csv" else None) as handle:
+        rows = read_csv(handle) if fmt == "csv" else read_jsonl(handle)
+        last_line = skip_to
+        try:
+            for line, raw, unreadable in rows:
+                if line <= skip_to:
+                    continue
+                last_line = line
+                report.lines_read += 1
+                if unreadable is not None:
+                    bad(line, {"row": unreadable})
+                else:
+                    kind, clean, errors = validate_row(raw)
+                    if errors:
+                        bad(line, errors)
+                    else:
+                        # The same external id twice in one batch: the later line wins, as it
+                        # would if the rows were written one by one.
+                        pending[kind][clean["external_id"]] = (line, clean)
+                in_batch += 1
+                if in_batch >= batch_size:
+                    flush(line)
+                    if report.lines_read >= next_progress:
+                        next_progress += progress_every
+                        progress()
+        except UnicodeDecodeError as exc:
+            bad(last_line + 1, {"row": f"not UTF-8 text ({exc.reason}); the rest is skipped"})
+        if in_batch or batch_bad:
+            flush(last_line)
+    report.last_line = max(report.last_line, last_line)
+    report.seconds = time.monotonic() - started
+    # Finished: the next run of this file is a fresh sync, not a resume.
+    checkpoint.unlink(missing_ok=True)
+    progress(final=True)
+    return report
