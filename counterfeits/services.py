@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -22,9 +23,10 @@ from sellers.choices import SellerStatus
 from sellers.models import Seller, SellerStatusChange
 
 from .audit import record_event
-from .choices import CaseState, NoticeKind, ReportStatus
+from .choices import CaseState, NoticeKind, ReportReason, ReportStatus
 from .exceptions import TransitionRefused
-from .models import Case, Notice, Report
+from .models import Brand, BrandMembership, Case, Notice, Report
+from .roles import is_analyst
 
 log = logging.getLogger(__name__)
 
@@ -308,3 +310,130 @@ def reinstate_seller(case: Case, *, reason: str) -> None:
     Listing.objects.filter(delisted_by_case=case, status=ListingStatus.DELISTED).update(
         status=ListingStatus.ACTIVE, delisted_at=None, delisted_by_case=None
     )
+
+
+# --- brand reports -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def file_report(
+    *,
+    brand: Brand,
+    reporter: AbstractBaseUser,
+    reason: str,
+    explanation: str,
+    notifier_name: str,
+    notifier_email: str,
+    good_faith: bool,
+    seller: Seller | None = None,
+    listing_ids: Iterable[int] = (),
+) -> Report:
+    """File a brand owner's notice (EU DSA Art. 16) against one seller.
+
+    The seller is named directly or derived from the listings, which must all be that one
+    seller's. A brand owner files only for brands they belong to; analysts for any brand.
+    Raises ``django.core.exceptions.ValidationError`` with field errors and creates nothing.
+    """
+    errors: dict[str, list[str]] = {}
+    if (
+        not is_analyst(reporter)
+        and not BrandMembership.objects.filter(brand=brand, user=reporter).exists()
+    ):
+        errors["brand"] = ["You can only report for brands you belong to."]
+    ids = sorted(set(listing_ids))
+    listings = list(Listing.objects.filter(pk__in=ids).order_by("id"))
+    listing_sellers = {listing.seller_id for listing in listings}
+    if len(listings) != len(ids):
+        missing = sorted(set(ids) - {listing.pk for listing in listings})
+        errors["listings"] = [f"These listings do not exist: {missing}."]
+    elif len(listing_sellers) > 1:
+        errors["listings"] = ["All listings of one report must belong to one seller."]
+    elif seller is not None and listings and listing_sellers != {seller.pk}:
+        errors["listings"] = ["These listings belong to another seller than the one named."]
+    if seller is None and not ids:
+        errors["seller"] = ["Name the seller or at least one of their listings."]
+    if reason not in ReportReason.values:
+        errors["reason"] = [f"Choose one of: {', '.join(ReportReason.values)}."]
+    if not explanation.strip():
+        errors["explanation"] = ["Explain why these listings infringe."]
+    if not notifier_name.strip():
+        errors["notifier_name"] = ["Give the name of the person filing."]
+    if not notifier_email.strip():
+        errors["notifier_email"] = ["Give an e-mail address to reach the person filing."]
+    if not good_faith:
+        # DSA Art. 16(2)(d): the notice must state the notifier's good-faith belief.
+        errors["good_faith"] = ["Confirm that you file this report in good faith."]
+    if errors:
+        raise ValidationError(errors)
+    report = Report.objects.create(
+        brand=brand,
+        reporter=reporter,
+        seller_id=seller.pk if seller is not None else listings[0].seller_id,
+        reason=reason,
+        explanation=explanation,
+        notifier_name=notifier_name,
+        notifier_email=notifier_email,
+        good_faith=True,
+    )
+    if listings:
+        report.listings.set(listings)
+    return report
+
+
+# --- transitions by name (the API's and the UI's entry point) ------------------------------
+
+
+def refusal(case_id: int, name: str) -> TransitionRefused:
+    """The refusal of ``name`` for the case as it is now, with a reason a person can act on."""
+    case = Case.objects.get(pk=case_id)
+    return TransitionRefused(case, name, _why_refused(case, name))
+
+
+@transaction.atomic
+def refer_case_now(case_id: int, *, reason: str) -> list:
+    """An analyst's ``refer``: as ``refer_case``, but refused when the case may not be referred."""
+    case = _locked(case_id)
+    if not can_proceed(case.refer):
+        raise TransitionRefused(case, "refer", _why_refused(case, "refer"))
+    return _refer_locked(case, reason=reason)
+
+
+# Transitions a person decides: their reason goes on the timeline and must not be blank.
+DECISIONS_NEEDING_REASON = frozenset(
+    {"confirm", "dismiss", "grant_appeal", "deny_appeal", "refer", "reinstate_after_referral"}
+)
+
+
+def run_transition(
+    case_id: int, name: str, *, actor: AbstractBaseUser, reason: str = "", statement: str = ""
+) -> None:
+    """Run one transition of DESIGN.md by its name, as an analyst asked for it.
+
+    Raises ``TransitionRefused`` when it is not allowed now, ``PermissionRefused`` when this
+    actor may not, ``ValueError`` on missing input. Each service runs in its own transaction,
+    so a refusal leaves the case, its timeline and its appeal as they were.
+    """
+    from appeals.services import decide_case_appeal, file_appeal
+
+    if name in DECISIONS_NEEDING_REASON and not reason.strip():
+        raise ValueError(f"'{name}' needs a reason: it goes on the case's timeline.")
+    if name == "confirm":
+        confirm_case(case_id, actor=actor, reason=reason)
+    elif name == "dismiss":
+        dismiss_case(case_id, actor=actor, reason=reason)
+    elif name == "close_account":
+        # Normally the task queued by confirm does this; run by hand it is the same service.
+        if close_account(case_id) is None:
+            raise refusal(case_id, name)
+    elif name == "expire_appeal_window":
+        if expire_appeal_window(case_id) is None:
+            raise refusal(case_id, name)
+    elif name == "refer":
+        refer_case_now(case_id, reason=reason)
+    elif name == "file_appeal":
+        # An analyst files on the seller's behalf (a complaint that came by mail or phone).
+        file_appeal(case_id, statement=statement)
+    elif name in ("grant_appeal", "deny_appeal", "reinstate_after_referral"):
+        decide_case_appeal(case_id, name, actor=actor, reason=reason)
+    else:
+        raise ValueError(f"Unknown transition {name!r}.")

@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from .views import AppealViewSet
+
+router = SimpleRouter()
+router.register("appeals", AppealViewSet, basename="api-appeal")
+
+urlpatterns = router.urls

@@ -1,0 +1,331 @@
+"""Serializers for brand reports and cases. They validate shapes; services hold the rules."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from appeals.models import Appeal
+from counterfeits.choices import TRANSITIONS, ReportReason
+from counterfeits.filtersets import brands_for
+from counterfeits.models import Brand, Case, CaseEvent, Evidence, Report
+from counterfeits.services import DECISIONS_NEEDING_REASON, allowed_transitions, file_report
+from listings.api.serializers import ListingSummarySerializer
+from referrals.models import Referral
+from sellers.api.serializers import SellerRefSerializer
+from sellers.models import Seller
+
+# Cap on ids in one request body: a report or a case is about one seller, not a catalogue.
+MAX_IDS_PER_REQUEST = 200
+
+
+class BrandRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Brand
+        fields = ["id", "name", "verified"]
+        read_only_fields = fields
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+class ReportSellerSerializer(serializers.ModelSerializer):
+    """The reported seller as a brand owner sees it: the account, not the person behind it."""
+
+    display_name = serializers.CharField(read_only=True, help_text="Company name, else name.")
+
+    class Meta:
+        model = Seller
+        fields = ["id", "external_id", "display_name"]
+        read_only_fields = fields
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    """A brand owner's report and where it stands."""
+
+    brand = BrandRefSerializer(read_only=True)
+    seller = ReportSellerSerializer(read_only=True)
+    listings = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Ids of the reported listings."
+    )
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "brand",
+            "seller",
+            "listings",
+            "reason",
+            "explanation",
+            "notifier_name",
+            "notifier_email",
+            "good_faith",
+            "status",
+            "outcome_reason",
+            "case",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "status": {"help_text": "received, in_review, case_opened, action_taken or rejected."},
+            "outcome_reason": {"help_text": "Why the report was rejected, once it is."},
+            "case": {"help_text": "Id of the case opened from this report, if any."},
+        }
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    """A new report (EU DSA Art. 16 notice). Name the seller, or listings of one seller."""
+
+    brand = serializers.PrimaryKeyRelatedField(
+        queryset=Brand.objects.none(), help_text="Id of a brand you belong to."
+    )
+    seller = serializers.PrimaryKeyRelatedField(
+        queryset=Seller.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Id of the seller; derived from the listings when omitted.",
+    )
+    listings = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=MAX_IDS_PER_REQUEST,
+        help_text="Ids of the infringing listings, all of one seller.",
+    )
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
+    explanation = serializers.CharField(
+        max_length=10000, help_text="Why the listings infringe (DSA Art. 16(2)(a))."
+    )
+    notifier_name = serializers.CharField(max_length=200, help_text="Who files the report.")
+    notifier_email = serializers.EmailField(help_text="Where to reach the person filing.")
+    good_faith = serializers.BooleanField(
+        help_text="Must be true: the notifier believes in good faith the notice is accurate."
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Another brand's id is refused exactly like one that does not exist.
+        self.fields["brand"].queryset = brands_for(self.context.get("request"))
+
+    def create(self, validated_data: dict) -> Report:
+        try:
+            return file_report(
+                brand=validated_data["brand"],
+                reporter=self.context["request"].user,
+                seller=validated_data.get("seller"),
+                listing_ids=validated_data["listings"],
+                reason=validated_data["reason"],
+                explanation=validated_data["explanation"],
+                notifier_name=validated_data["notifier_name"],
+                notifier_email=validated_data["notifier_email"],
+                good_faith=validated_data["good_faith"],
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    """A case in the analyst's queue."""
+
+    brand = BrandRefSerializer(read_only=True)
+    seller = SellerRefSerializer(read_only=True)
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Username of the assigned analyst."
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "state",
+            "brand",
+            "seller",
+            "assignee",
+            "safety_risk",
+            "priority",
+            "created_at",
+            "confirmed_at",
+            "account_closed_at",
+            "appeal_deadline",
+            "referred_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "state": {"help_text": "One of the states of the case lifecycle."},
+            "safety_risk": {"help_text": "Referred on closure, without waiting for the window."},
+            "appeal_deadline": {"help_text": "End of the seller's appeal window."},
+        }
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    """One entry of the hash-chained timeline."""
+
+    actor = serializers.CharField(
+        source="actor_label", read_only=True, help_text="Username, or the role for system/seller."
+    )
+
+    class Meta:
+        model = CaseEvent
+        fields = [
+            "seq",
+            "transition",
+            "from_state",
+            "to_state",
+            "actor",
+            "actor_role",
+            "reason",
+            "at",
+            "hash",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {"hash": {"help_text": "SHA-256 chained to the previous event's hash."}}
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = ["id", "kind", "description", "sha256", "collected_at", "report"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "sha256": {"help_text": "SHA-256 of the evidence file's content."},
+            "report": {"help_text": "The report it came with, if not added to the case."},
+        }
+
+
+class AppealSummarySerializer(serializers.ModelSerializer):
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Appeal
+        fields = [
+            "id",
+            "statement",
+            "filed_at",
+            "late",
+            "outcome",
+            "decided_by",
+            "decided_at",
+            "decision_reason",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "late": {"help_text": "Filed after the appeal window (DSA Art. 20 complaint)."},
+            "outcome": {"help_text": "pending, granted or denied."},
+        }
+
+
+class CaseReferralSerializer(serializers.ModelSerializer):
+    authority = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Authority code, e.g. US-IPRC."
+    )
+
+    class Meta:
+        model = Referral
+        fields = ["id", "authority", "status", "created_at", "delivered_at", "acknowledged_at"]
+        read_only_fields = fields
+        extra_kwargs = {"status": {"help_text": "pending, delivered, acknowledged or retracted."}}
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """One case with everything an analyst decides on. The view prefetches the relations."""
+
+    opened_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    confirmed_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        help_text="The confirming analyst, who may not decide the appeal.",
+    )
+    allowed_transitions = serializers.SerializerMethodField(
+        help_text="Names of the transitions possible now."
+    )
+    events = CaseEventSerializer(many=True, read_only=True)
+    listings = ListingSummarySerializer(many=True, read_only=True)
+    units_sold = serializers.SerializerMethodField(help_text="Units sold over all listings.")
+    reports = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Ids of the reports the case was opened from."
+    )
+    evidence = serializers.SerializerMethodField(
+        help_text="Evidence on the case and on its reports."
+    )
+    appeal = serializers.SerializerMethodField(help_text="The seller's appeal, if filed.")
+    referrals = CaseReferralSerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [
+            *CaseSerializer.Meta.fields,
+            "opened_by",
+            "confirmed_by",
+            "allowed_transitions",
+            "events",
+            "listings",
+            "units_sold",
+            "reports",
+            "evidence",
+            "appeal",
+            "referrals",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(TRANSITIONS)))
+    def get_allowed_transitions(self, obj: Case) -> list[str]:
+        return allowed_transitions(obj)
+
+    def get_units_sold(self, obj: Case) -> int:
+        return sum(listing.units_sold for listing in obj.listings.all())
+
+    @extend_schema_field(EvidenceSerializer(many=True))
+    def get_evidence(self, obj: Case) -> list[dict]:
+        evidence = Evidence.objects.filter(Q(case=obj) | Q(report__case=obj))
+        return EvidenceSerializer(evidence.order_by("collected_at", "id"), many=True).data
+
+    @extend_schema_field(AppealSummarySerializer(allow_null=True))
+    def get_appeal(self, obj: Case) -> dict | None:
+        appeal = getattr(obj, "appeal", None)
+        return AppealSummarySerializer(appeal).data if appeal is not None else None
+
+
+class CaseOpenSerializer(serializers.Serializer):
+    """Open a case from reports on one seller and one brand."""
+
+    report_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        max_length=MAX_IDS_PER_REQUEST,
+        help_text="Ids of reports on the same seller and brand, not yet in a case.",
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000, help_text="Why."
+    )
+
+
+class TransitionSerializer(serializers.Serializer):
+    """The body of a transition: the reason, and what the transition needs."""
+
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=5000,
+        help_text="Why: goes on the timeline. Required for analysts' decisions.",
+    )
+    statement = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=20000,
+        help_text="file_appeal only: the seller's statement.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        name = self.context["transition"]
+        if name in DECISIONS_NEEDING_REASON and not attrs["reason"].strip():
+            raise serializers.ValidationError({"reason": [f"'{name}' needs a reason."]})
+        if name == "file_appeal" and not attrs["statement"].strip():
+            raise serializers.ValidationError({"statement": ["The appeal needs a statement."]})
+        return attrs

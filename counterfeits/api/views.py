@@ -1,0 +1,172 @@
+"""The brand-report and case endpoints. Thin: validate, call a service, answer."""
+
+from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from counterfeits.choices import TRANSITIONS
+from counterfeits.exceptions import PermissionRefused
+from counterfeits.filtersets import CaseFilterSet, ReportFilterSet
+from counterfeits.models import Case, CaseEvent, Report
+from counterfeits.roles import is_analyst
+from counterfeits.services import open_case, run_transition
+from listings.models import Listing
+from referrals.models import Referral
+
+from .permissions import IsAnalyst, IsAnalystOrBrandOwner
+from .serializers import (
+    CaseDetailSerializer,
+    CaseOpenSerializer,
+    CaseSerializer,
+    ReportCreateSerializer,
+    ReportSerializer,
+    TransitionSerializer,
+)
+
+REFUSED = {
+    400: OpenApiResponse(description="Field errors in the body."),
+    403: OpenApiResponse(description="Your role may not do this."),
+    404: OpenApiResponse(description="No such object, or not one you may see."),
+    409: OpenApiResponse(description="Not allowed in the case's current state; nothing changed."),
+}
+
+
+class ReportViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet
+):
+    """Brand owners file and follow reports of their brands; analysts see every report."""
+
+    permission_classes = [IsAnalystOrBrandOwner]
+    filterset_class = ReportFilterSet
+
+    def get_queryset(self) -> QuerySet[Report]:
+        reports = (
+            Report.objects.select_related("brand", "seller")
+            .prefetch_related(Prefetch("listings", queryset=Listing.objects.only("id")))
+            .order_by("-id")
+        )
+        if getattr(self, "swagger_fake_view", False):
+            return reports.none()
+        user = self.request.user
+        if is_analyst(user):
+            return reports
+        # A brand owner sees only their brands' reports: another brand's is a 404, not a 403.
+        return reports.filter(brand__memberships__user=user)
+
+    def get_serializer_class(self) -> type:
+        return ReportCreateSerializer if self.action == "create" else ReportSerializer
+
+    @extend_schema(
+        request=ReportCreateSerializer,
+        responses={201: ReportSerializer, 400: REFUSED[400], 403: REFUSED[403]},
+    )
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        body = ReportCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        report = body.save()
+        data = ReportSerializer(self.get_queryset().get(pk=report.pk)).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+def case_detail_queryset() -> QuerySet[Case]:
+    """A case with every relation the detail shows, in a fixed number of queries."""
+    listings = (
+        Listing.objects.select_related("marketplace")
+        .annotate(units_sold=Coalesce(Sum("sales__units"), 0))
+        .order_by("id")
+    )
+    return Case.objects.select_related(
+        "brand", "seller", "assignee", "opened_by", "confirmed_by", "appeal__decided_by"
+    ).prefetch_related(
+        Prefetch("events", queryset=CaseEvent.objects.order_by("seq")),
+        Prefetch("listings", queryset=listings),
+        Prefetch("reports", queryset=Report.objects.only("id", "case_id").order_by("id")),
+        Prefetch("referrals", queryset=Referral.objects.select_related("authority")),
+    )
+
+
+class CaseViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, GenericViewSet
+):
+    """Analysts list, open and read cases, and run transitions on them."""
+
+    permission_classes = [IsAnalyst]
+    filterset_class = CaseFilterSet
+
+    def get_queryset(self) -> QuerySet[Case]:
+        if self.action == "retrieve":
+            return case_detail_queryset()
+        if self.action == "list":
+            return Case.objects.select_related("brand", "seller", "assignee").order_by("-id")
+        return Case.objects.all()
+
+    def get_serializer_class(self) -> type:
+        if self.action == "list":
+            return CaseSerializer
+        if self.action == "create":
+            return CaseOpenSerializer
+        if self.action == "transition":
+            return TransitionSerializer
+        return CaseDetailSerializer
+
+    def _detail(self, case_id: int) -> dict:
+        case = case_detail_queryset().get(pk=case_id)
+        return CaseDetailSerializer(case, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        request=CaseOpenSerializer,
+        responses={201: CaseDetailSerializer, 400: REFUSED[400], 403: REFUSED[403]},
+    )
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        body = CaseOpenSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            case = open_case(
+                report_ids=body.validated_data["report_ids"],
+                actor=request.user,
+                reason=body.validated_data["reason"],
+            )
+        except ValueError as exc:
+            raise ValidationError({"report_ids": [str(exc)]}) from exc
+        return Response(self._detail(case.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="cases_transition",
+        summary="Run one transition of the case lifecycle",
+        parameters=[
+            OpenApiParameter(
+                "name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(TRANSITIONS)
+            ),
+        ],
+        request=TransitionSerializer,
+        responses={200: CaseDetailSerializer, **REFUSED},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"transitions/(?P<name>[^/]+)",
+        url_name="transition",
+    )
+    def transition(self, request: Request, pk: str | None = None, name: str = "") -> Response:
+        if name not in TRANSITIONS:
+            raise NotFound(f"No transition named {name!r}.")
+        case = self.get_object()
+        body = TransitionSerializer(data=request.data, context={"transition": name})
+        body.is_valid(raise_exception=True)
+        # The service runs in its own transaction and raises out of it, so a refusal
+        # (TransitionRefused → 409) rolls everything back before it reaches this view.
+        try:
+            run_transition(case.pk, name, actor=request.user, **body.validated_data)
+        except PermissionRefused as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except ValueError as exc:
+            field = "statement" if name == "file_appeal" else "reason"
+            raise ValidationError({field: [str(exc)]}) from exc
+        return Response(self._detail(case.pk))
