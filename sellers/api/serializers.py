@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sellers.identity import SharedIdentifier, mask
 from sellers.models import Seller, SellerStatusChange
 from sellers.services import LinkedSeller, linked_sellers
 
@@ -56,7 +57,10 @@ class SellerSerializer(serializers.ModelSerializer):
 
 class SharedIdentifierSerializer(serializers.Serializer):
     kind = serializers.CharField(read_only=True, help_text="email, phone, address, payment, ...")
-    value = serializers.CharField(read_only=True, help_text="Normalised value or keyed hash.")
+    label = serializers.CharField(read_only=True, help_text="The kind, for people.")
+    value = serializers.CharField(
+        read_only=True, help_text="Masked: enough to recognise the identifier, not to use it."
+    )
 
 
 class LinkedAccountSerializer(serializers.Serializer):
@@ -72,7 +76,7 @@ class LinkedAccountSerializer(serializers.Serializer):
 
     @extend_schema_field(SharedIdentifierSerializer(many=True))
     def get_shared(self, obj: LinkedSeller) -> list[dict[str, str]]:
-        return [{"kind": kind, "value": value} for kind, value in obj.shared]
+        return [SharedIdentifier(kind, mask(kind, value)).as_dict() for kind, value in obj.shared]
 
 
 class StatusChangeSerializer(serializers.ModelSerializer):

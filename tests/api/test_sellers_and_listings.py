@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from listings.choices import ListingStatus
 from sellers.choices import IdentifierKind, SellerStatus
+from sellers.identity import mask
 from sellers.models import SellerIdentifier
 from sellers.services import linked_sellers
 from tests.factories import (
@@ -49,7 +50,7 @@ def test_linked_sellers_are_those_sharing_an_identifier_most_shared_first():
 def test_the_seller_detail_shows_contact_status_and_linked_accounts(client_for, analyst):
     seller = SellerFactory(status=SellerStatus.CLOSED, country="DE", region="BE")
     other = SellerFactory()
-    share(IdentifierKind.PAYMENT, "a1b2c3", seller, other)
+    share(IdentifierKind.PAYMENT, "a1b2c3d4e5f6", seller, other)
 
     response = client_for(analyst).get(f"/api/v1/sellers/{seller.pk}/")
 
@@ -63,7 +64,10 @@ def test_the_seller_detail_shows_contact_status_and_linked_accounts(client_for, 
     assert contact["address"]["line1"] == seller.address_line1
     assert contact["address"]["region"] == "BE"
     assert [a["id"] for a in data["linked_accounts"]] == [other.pk]
-    assert data["linked_accounts"][0]["shared"] == [{"kind": "payment", "value": "a1b2c3"}]
+    # Payment accounts are keyed hashes: the analyst sees a recognisable prefix, no more.
+    assert data["linked_accounts"][0]["shared"] == [
+        {"kind": "payment", "label": "Payment account", "value": mask("payment", "a1b2c3d4e5f6")}
+    ]
 
 
 def test_the_seller_list_filters_by_status_country_and_search(client_for, analyst):
