@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "counterfeits",
     "appeals",
     "referrals",
+    "portal",
+    "workbench",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -215,7 +218,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message not finished this long after it was published is published again (the task is
+# idempotent); the relay looks for such messages every OUTBOX_RELAY_SECONDS.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300)
+OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 15)
 CELERY_BEAT_SCHEDULE = {
+    "relay-outbox": {
+        "task": "outbox.tasks.relay_outbox",
+        "schedule": float(OUTBOX_RELAY_SECONDS),
+    },
+    "purge-outbox": {"task": "outbox.tasks.purge_outbox", "schedule": 3600.0},
     "sweep-deadlines": {
         "task": "counterfeits.tasks.sweep_deadlines",
         "schedule": float(SWEEP_INTERVAL_SECONDS),

@@ -1,8 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.health import healthz
+from workbench.views import LockoutLoginView
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Before Django's own: the login page with failed-login lockout.
+    path("accounts/login/", LockoutLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("config.api_urls")),
+    path("portal/", include("portal.urls")),
+    path("appeal/", include("appeals.urls")),
+    path("", include("sellers.urls")),
+    path("", include("workbench.urls")),
 ]

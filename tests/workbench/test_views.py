@@ -1,0 +1,770 @@
+"""The workbench pages: who may open them, what they cost, and that they drive the services."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from appeals.choices import AppealOutcome
+from appeals.models import Appeal
+from counterfeits.choices import CaseState
+from counterfeits.models import Case, CaseEvent, Evidence
+from referrals.choices import ReferralStatus
+from referrals.models import Referral
+from sellers.choices import IdentifierKind
+from sellers.models import SellerIdentifier, SellerStatusChange
+from tests.factories import (
+    PASSWORD,
+    AuthorityFactory,
+    BrandFactory,
+    CaseFactory,
+    EvidenceFactory,
+    ListingFactory,
+    ReportFactory,
+    SaleFactory,
+    SellerFactory,
+    UserFactory,
+    force_state,
+)
+from tests.workbench.builders import (
+    access_for,
+    appealed_case,
+    attempts_for,
+    closed_case,
+    listed_case,
+    referral_for,
+    referred_case,
+)
+
+pytestmark = pytest.mark.django_db
+
+SCRIPT = '<script>alert("xss")</script>'
+ESCAPED = "&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt;"
+
+
+def page_urls(analyst) -> list[str]:
+    """One URL of every workbench page, with real objects behind them."""
+    appeal = appealed_case(analyst=analyst)
+    case = appeal.case
+    referral = referral_for(case)
+    evidence = Evidence.objects.filter(case=case).first()
+    return [
+        reverse("workbench:dashboard"),
+        reverse("workbench:queue"),
+        reverse("workbench:case", args=[case.pk]),
+        reverse("workbench:case-transition", args=[case.pk, "deny_appeal"]),
+        reverse("workbench:evidence-file", args=[evidence.pk]),
+        reverse("workbench:seller", args=[case.seller_id]),
+        reverse("workbench:appeals"),
+        reverse("workbench:appeal", args=[appeal.pk]),
+        reverse("workbench:referrals"),
+        reverse("workbench:referral", args=[referral.pk]),
+    ]
+
+
+# --- who may open the pages ------------------------------------------------------------------
+
+
+def test_every_page_sends_an_anonymous_visitor_to_the_login_page(client, analyst):
+    for url in page_urls(analyst):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login") + "?next="), url
+
+
+def test_a_brand_owner_cannot_open_any_analyst_page(brand_client, analyst):
+    for url in page_urls(analyst):
+        response = brand_client.get(url)
+        assert response.status_code == 403, url
+        assert b"no analyst or reviewer role" in response.content
+
+
+def test_state_changing_posts_refuse_anonymous_and_brand_owners(client, brand_client, analyst):
+    case = closed_case(analyst=analyst)
+    referral = referral_for(case, status=ReferralStatus.FAILED)
+    posts = [
+        (reverse("workbench:case-assign", args=[case.pk]), {}),
+        (reverse("workbench:referral-retry", args=[referral.pk]), {}),
+        (
+            reverse("workbench:case-transition", args=[case.pk, "dismiss"]),
+            {"reason": "not a fake at all", "confirmed": "on"},
+        ),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 302
+        assert brand_client.post(url, data).status_code == 403
+    case.refresh_from_db()
+    referral.refresh_from_db()
+    assert (case.state, case.assignee_id) == (CaseState.ACCOUNT_CLOSED, None)
+    assert referral.status == ReferralStatus.FAILED
+
+
+def test_reviewer_and_admin_may_open_the_workbench(reviewer_client, admin_user):
+    admin = Client()
+    admin.force_login(admin_user)
+    assert reviewer_client.get(reverse("workbench:queue")).status_code == 200
+    assert admin.get(reverse("workbench:dashboard")).status_code == 200
+
+
+# --- query counts: the same for 1 row and 50 ------------------------------------------------
+
+
+def count_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(ctx.captured_queries)
+
+
+def build_queue(n, analyst):
+    for i in range(n):
+        case = listed_case(assignee=analyst if i % 2 else None)
+        ListingFactory(seller=case.seller).cases.add(case)
+    return reverse("workbench:queue") + "?sort=deadline&q=Seller"
+
+
+def build_dashboard(n, analyst):
+    soon = timezone.now() + timedelta(days=2)
+    for _ in range(n):
+        force_state(listed_case(), CaseState.ACCOUNT_CLOSED, appeal_deadline=soon)
+        referral_for(referred_case(), AuthorityFactory(code="US-IPRC"))
+    return reverse("workbench:dashboard")
+
+
+def build_case_page(n, analyst):
+    case = CaseFactory()
+    for _ in range(n):
+        listing = ListingFactory(seller=case.seller, product__brand=case.brand)
+        case.listings.add(listing)
+        SaleFactory(listing=listing)
+        report = ReportFactory(seller=case.seller, brand=case.brand, case=case)
+        EvidenceFactory(report=report)
+        EvidenceFactory(case=case, content_type="image/png")
+    return reverse("workbench:case", args=[case.pk])
+
+
+def build_case_history(n, analyst):
+    """A case with n events (a long timeline) and n referrals to n authorities."""
+    case = listed_case()
+    for i in range(n - 1):
+        from counterfeits.audit import record_event
+
+        record_event(case, "open", from_state="", actor=analyst, reason=f"note {i}")
+        referral_for(case, AuthorityFactory(code=f"A-{i}"))
+    return reverse("workbench:case", args=[case.pk])
+
+
+def build_seller_page(n, analyst):
+    seller = SellerFactory()
+    for i in range(n):
+        listing = ListingFactory(seller=seller)
+        SaleFactory(listing=listing)
+        CaseFactory(seller=seller, assignee=analyst)
+        SellerStatusChange.objects.create(
+            seller=seller, from_status="active", to_status="closed", at=timezone.now()
+        )
+        twin = SellerFactory()
+        for who in (seller, twin):
+            SellerIdentifier.objects.create(
+                seller=who, kind=IdentifierKind.PHONE, value=f"+1555000{i:04d}"
+            )
+    return reverse("workbench:seller", args=[seller.pk])
+
+
+def build_appeals(n, analyst):
+    for _ in range(n):
+        case = force_state(listed_case(), CaseState.APPEAL_REVIEW, confirmed_by=analyst)
+        Appeal.objects.create(case=case, statement="genuine goods")
+    return reverse("workbench:appeals")
+
+
+def build_appeal_page(n, analyst):
+    case = force_state(listed_case(), CaseState.APPEAL_REVIEW, confirmed_by=analyst)
+    for _ in range(n):
+        report = ReportFactory(seller=case.seller, brand=case.brand, case=case)
+        EvidenceFactory(report=report)
+    appeal = Appeal.objects.create(case=case, statement="genuine goods")
+    return reverse("workbench:appeal", args=[appeal.pk])
+
+
+def build_referrals(n, analyst):
+    for i in range(n):
+        referral = referral_for(
+            referred_case(), status=ReferralStatus.FAILED if i % 2 else ReferralStatus.DELIVERED
+        )
+        attempts_for(referral, 2)
+    return reverse("workbench:referrals")
+
+
+def build_referral_page(n, analyst):
+    referral = referral_for(referred_case())
+    attempts_for(referral, n)
+    access_for(referral, n)
+    return reverse("workbench:referral", args=[referral.pk])
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        build_queue,
+        build_dashboard,
+        build_case_page,
+        build_case_history,
+        build_seller_page,
+        build_appeals,
+        build_appeal_page,
+        build_referrals,
+        build_referral_page,
+    ],
+)
+def test_page_query_count_is_the_same_for_1_and_50_rows(build, analyst, analyst_client):
+    one = count_queries(analyst_client, build(1, analyst))
+    fifty = count_queries(analyst_client, build(50, analyst))
+    assert one == fifty, (one, fifty)
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+def case_ids(response) -> list[int]:
+    return [case.pk for case in response.context["page"].rows]
+
+
+def test_queue_filters_by_state_brand_country_and_assignee(analyst_client, analyst):
+    brand = BrandFactory(name="Acme")
+    wanted = listed_case(brand=brand, seller=SellerFactory(country="DE"), assignee=analyst)
+    listed_case(brand=brand, seller=SellerFactory(country="US"), assignee=analyst)
+    listed_case(seller=SellerFactory(country="DE"))
+    force_state(listed_case(brand=brand, seller=SellerFactory(country="DE")), "dismissed")
+
+    response = analyst_client.get(
+        reverse("workbench:queue"),
+        {"state": "open", "brand": brand.pk, "country": "de", "assignee": analyst.pk},
+    )
+
+    assert case_ids(response) == [wanted.pk]
+
+
+def test_queue_mine_and_deadline_within_48_hours(analyst_client, analyst):
+    mine = listed_case(assignee=analyst)
+    listed_case(assignee=UserFactory(groups=["analyst"]))
+    soon = force_state(
+        listed_case(), CaseState.ACCOUNT_CLOSED, appeal_deadline=timezone.now() + timedelta(hours=5)
+    )
+    force_state(
+        listed_case(), CaseState.ACCOUNT_CLOSED, appeal_deadline=timezone.now() + timedelta(days=9)
+    )
+
+    assert case_ids(analyst_client.get(reverse("workbench:queue"), {"mine": "on"})) == [mine.pk]
+    due = analyst_client.get(reverse("workbench:queue"), {"due_soon": "on"})
+    assert case_ids(due) == [soon.pk]
+
+
+def test_queue_search_finds_seller_name_company_email_and_listing_title(analyst_client):
+    by_name = listed_case(seller=SellerFactory(name="Zebediah Quill"))
+    by_company = listed_case(seller=SellerFactory(company_name="Shenzhen Glowtrade Ltd"))
+    by_email = listed_case(seller=SellerFactory(email="sneaky@fakes.example"))
+    by_title = listed_case()
+    ListingFactory(seller=by_title.seller, title="Genuine Rolexx Submariner").cases.add(by_title)
+    listed_case()
+
+    def search(q):
+        return case_ids(analyst_client.get(reverse("workbench:queue"), {"q": q}))
+
+    assert search("zebediah") == [by_name.pk]
+    assert search("GLOWTRADE") == [by_company.pk]
+    assert search("sneaky@") == [by_email.pk]
+    assert search("rolexx") == [by_title.pk]
+    assert search(f"#{by_title.pk}") == [by_title.pk]
+
+
+def test_queue_pages_with_a_cursor_and_never_repeats_a_case(analyst_client):
+    made = [listed_case().pk for _ in range(120)]
+    seen, url, params = [], reverse("workbench:queue"), {"sort": "oldest"}
+    while True:
+        response = analyst_client.get(url, params)
+        seen += case_ids(response)
+        cursor = response.context["page"].next_cursor
+        if not cursor:
+            break
+        params = {"sort": "oldest", "after": cursor}
+    assert seen == sorted(made)
+
+    back = analyst_client.get(
+        url, {"sort": "oldest", "before": response.context["page"].prev_cursor}
+    )
+    assert case_ids(back) == sorted(made)[50:100]
+
+
+def test_queue_sorts_by_next_deadline_with_no_deadline_last(analyst_client):
+    later = force_state(
+        listed_case(), CaseState.ACCOUNT_CLOSED, appeal_deadline=timezone.now() + timedelta(days=9)
+    )
+    sooner = force_state(
+        listed_case(), CaseState.ACCOUNT_CLOSED, appeal_deadline=timezone.now() + timedelta(days=1)
+    )
+    none = listed_case()
+    response = analyst_client.get(reverse("workbench:queue"), {"sort": "deadline"})
+    assert case_ids(response) == [sooner.pk, later.pk, none.pk]
+
+
+def test_queue_counts_cases_per_state_under_the_other_filters(analyst_client):
+    brand = BrandFactory()
+    listed_case(brand=brand)
+    listed_case(brand=brand)
+    force_state(listed_case(brand=brand), CaseState.DISMISSED)
+    listed_case()
+
+    response = analyst_client.get(reverse("workbench:queue"), {"brand": brand.pk, "state": "open"})
+
+    counts = {tab["value"]: tab["count"] for tab in response.context["state_tabs"]}
+    assert counts["open"] == 2
+    assert counts["dismissed"] == 1
+    assert response.context["all_count"] == 3
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"after": "!!not-a-cursor"},
+        {"before": "eyJ4IjoxfQ"},
+        {"sort": "deadline", "after": "WyJub3QgYSBkYXRlIiwxXQ"},
+        {"brand": "not-a-number"},
+        {"assignee": "999999999999999999999"},
+        {"seller": "-3"},
+        {"q": "\x00"},
+    ],
+)
+def test_queue_never_fails_on_odd_input(analyst_client, params):
+    listed_case()
+    response = analyst_client.get(reverse("workbench:queue"), params)
+    assert response.status_code == 200
+
+
+def test_htmx_filter_request_gets_only_the_results_fragment(analyst_client):
+    listed_case()
+    response = analyst_client.get(reverse("workbench:queue"), HTTP_HX_REQUEST="true")
+    assert b'id="case-table"' in response.content
+    assert b"<html" not in response.content
+
+
+def test_assign_to_me_with_htmx_returns_the_updated_cell(analyst_client, analyst):
+    case = listed_case()
+    response = analyst_client.post(
+        reverse("workbench:case-assign", args=[case.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert f'id="assignee-{case.pk}"'.encode() in response.content
+    assert b"analyst" in response.content
+    assert Case.objects.get(pk=case.pk).assignee == analyst
+
+
+def test_assign_to_me_without_javascript_redirects_back(analyst_client, analyst):
+    case = listed_case()
+    response = analyst_client.post(
+        reverse("workbench:case-assign", args=[case.pk]), {"next": "/cases/?state=open"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/cases/?state=open"
+    assert Case.objects.get(pk=case.pk).assignee == analyst
+
+
+def test_assign_ignores_a_next_url_on_another_site(analyst_client):
+    case = listed_case()
+    response = analyst_client.post(
+        reverse("workbench:case-assign", args=[case.pk]), {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("workbench:case", args=[case.pk])
+
+
+# --- transitions through the UI --------------------------------------------------------------
+
+
+def test_confirming_through_the_ui_runs_the_service_and_records_the_reason(analyst_client, analyst):
+    from tests.factories import confirmable_case
+
+    case = confirmable_case()
+    url = reverse("workbench:case-transition", args=[case.pk, "confirm"])
+
+    form = analyst_client.get(url)
+    response = analyst_client.post(url, {"reason": "Test buy shows a fake.", "confirmed": "on"})
+
+    assert b"I have reviewed the case" in form.content
+    assert response.status_code == 302
+    case = Case.objects.get(pk=case.pk)
+    assert case.state == CaseState.CONFIRMED
+    assert case.confirmed_by == analyst
+    event = CaseEvent.objects.filter(case=case).order_by("-seq").first()
+    assert (event.transition, event.reason, event.actor) == (
+        "confirm",
+        "Test buy shows a fake.",
+        analyst,
+    )
+    page = analyst_client.get(response["Location"])
+    assert b"Test buy shows a fake." in page.content
+    assert b"Confirmed" in page.content
+
+
+def test_a_refused_confirmation_is_explained_and_changes_nothing(analyst_client):
+    case = listed_case()  # no evidence, no sales
+    url = reverse("workbench:case-transition", args=[case.pk, "confirm"])
+
+    response = analyst_client.post(url, {"reason": "Looks fake to me.", "confirmed": "on"})
+
+    assert response.status_code == 409
+    assert b"This action was refused" in response.content
+    assert b"at least one piece of evidence" in response.content
+    case = Case.objects.get(pk=case.pk)
+    assert case.state == CaseState.OPEN
+    assert case.confirmed_by is None
+    assert CaseEvent.objects.filter(case=case).count() == 1
+
+
+def test_a_transition_not_allowed_in_this_state_is_refused_with_409(analyst_client, analyst):
+    case = closed_case(analyst=analyst)
+    events = CaseEvent.objects.filter(case=case).count()
+    url = reverse("workbench:case-transition", args=[case.pk, "dismiss"])
+
+    response = analyst_client.post(url, {"reason": "changed my mind", "confirmed": "on"})
+
+    assert response.status_code == 409
+    assert b"not allowed while the case is account_closed" in response.content
+    assert Case.objects.get(pk=case.pk).state == CaseState.ACCOUNT_CLOSED
+    assert CaseEvent.objects.filter(case=case).count() == events
+
+
+def test_a_transition_needs_a_reason_and_the_confirmation_tick(analyst_client):
+    from tests.factories import confirmable_case
+
+    case = confirmable_case()
+    url = reverse("workbench:case-transition", args=[case.pk, "confirm"])
+
+    response = analyst_client.post(url, {"reason": ""})
+
+    assert response.status_code == 400
+    assert b"Tick the box to confirm." in response.content
+    assert Case.objects.get(pk=case.pk).state == CaseState.OPEN
+
+
+def test_htmx_transition_success_redirects_the_browser_to_the_case(analyst_client):
+    from tests.factories import confirmable_case
+
+    case = confirmable_case()
+    response = analyst_client.post(
+        reverse("workbench:case-transition", args=[case.pk, "dismiss"]),
+        {"reason": "Genuine stock, invoices checked.", "confirmed": "on"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("workbench:case", args=[case.pk])
+    assert Case.objects.get(pk=case.pk).state == CaseState.DISMISSED
+
+
+def test_an_unknown_transition_is_404(analyst_client):
+    case = listed_case()
+    url = reverse("workbench:case-transition", args=[case.pk, "close_account"])
+    assert analyst_client.get(url).status_code == 404
+
+
+def test_the_case_page_shows_only_the_transitions_allowed_now(analyst_client):
+    from tests.factories import confirmable_case
+
+    case = confirmable_case()
+    content = analyst_client.get(reverse("workbench:case", args=[case.pk])).content.decode()
+    assert 'data-action="confirm"' in content
+    assert 'data-action="dismiss"' in content
+    assert 'data-action="deny_appeal"' not in content
+
+
+# --- appeals: the confirming analyst may not decide ------------------------------------------
+
+
+def test_the_confirming_analyst_sees_no_decision_button(analyst_client, analyst):
+    appeal = appealed_case(analyst=analyst)
+
+    case_page = analyst_client.get(reverse("workbench:case", args=[appeal.case_id])).content
+    appeal_page = analyst_client.get(reverse("workbench:appeal", args=[appeal.pk])).content
+
+    assert b'data-action="deny_appeal"' not in case_page
+    assert b'data-action="grant_appeal"' not in case_page
+    assert b'id="barred-notice"' in case_page
+    assert b'id="decision-form"' not in appeal_page
+    assert b'id="barred-notice"' in appeal_page
+
+
+def test_a_forged_decision_by_the_confirming_analyst_is_refused(analyst_client, analyst):
+    appeal = appealed_case(analyst=analyst)
+    events = CaseEvent.objects.filter(case=appeal.case).count()
+
+    on_appeal = analyst_client.post(
+        reverse("workbench:appeal", args=[appeal.pk]),
+        {"outcome": "denied", "reason": "I stand by it", "confirmed": "on"},
+    )
+    on_case = analyst_client.post(
+        reverse("workbench:case-transition", args=[appeal.case_id, "grant_appeal"]),
+        {"reason": "I stand by it", "confirmed": "on"},
+    )
+
+    for response in (on_appeal, on_case):
+        assert response.status_code == 403
+        assert b"cannot decide its appeal" in response.content
+    appeal.refresh_from_db()
+    assert appeal.outcome == AppealOutcome.PENDING
+    assert Case.objects.get(pk=appeal.case_id).state == CaseState.APPEAL_REVIEW
+    assert CaseEvent.objects.filter(case=appeal.case).count() == events
+
+
+def test_another_reviewer_denies_the_appeal_and_the_case_goes_to_referral(
+    reviewer_client, analyst, reviewer
+):
+    appeal = appealed_case(analyst=analyst)
+    page = reviewer_client.get(reverse("workbench:appeal", args=[appeal.pk]))
+    assert b'id="decision-form"' in page.content
+
+    response = reviewer_client.post(
+        reverse("workbench:appeal", args=[appeal.pk]),
+        {"outcome": "denied", "reason": "Lab report is conclusive.", "confirmed": "on"},
+    )
+
+    assert response.status_code == 302
+    appeal.refresh_from_db()
+    assert (appeal.outcome, appeal.decided_by) == (AppealOutcome.DENIED, reviewer)
+    assert Case.objects.get(pk=appeal.case_id).state == CaseState.REFERRAL_PENDING
+
+
+def test_deciding_an_already_decided_appeal_is_refused(reviewer_client, analyst, reviewer):
+    appeal = appealed_case(analyst=analyst)
+    url = reverse("workbench:appeal", args=[appeal.pk])
+    data = {"outcome": "denied", "reason": "Lab report is conclusive.", "confirmed": "on"}
+    reviewer_client.post(url, data)
+
+    again = reviewer_client.post(url, {**data, "outcome": "granted"})
+
+    assert again.status_code == 409
+    assert b"already decided" in again.content
+    assert Appeal.objects.get(pk=appeal.pk).outcome == AppealOutcome.DENIED
+
+
+# --- escaping --------------------------------------------------------------------------------
+
+
+def test_script_in_a_report_explanation_is_shown_as_text(analyst_client):
+    case = listed_case()
+    ReportFactory(seller=case.seller, brand=case.brand, case=case, explanation=SCRIPT)
+
+    content = analyst_client.get(reverse("workbench:case", args=[case.pk])).content.decode()
+
+    assert SCRIPT not in content
+    assert ESCAPED in content
+
+
+def test_script_in_an_appeal_statement_is_shown_as_text(analyst_client, analyst):
+    appeal = appealed_case(analyst=analyst, statement=SCRIPT)
+
+    for url in (
+        reverse("workbench:appeal", args=[appeal.pk]),
+        reverse("workbench:case", args=[appeal.case_id]),
+    ):
+        content = analyst_client.get(url).content.decode()
+        assert SCRIPT not in content
+        assert ESCAPED in content
+
+
+def test_script_in_seller_fields_and_reasons_is_escaped_everywhere(analyst_client, analyst):
+    seller = SellerFactory(name=SCRIPT, company_name=SCRIPT)
+    case = listed_case(seller=seller)
+    from counterfeits.audit import record_event
+
+    record_event(case, "open", from_state="", actor=analyst, reason=SCRIPT)
+    for url in (
+        reverse("workbench:queue"),
+        reverse("workbench:case", args=[case.pk]),
+        reverse("workbench:seller", args=[seller.pk]),
+    ):
+        content = analyst_client.get(url).content.decode()
+        assert SCRIPT not in content, url
+
+
+# --- evidence files --------------------------------------------------------------------------
+
+
+def evidence_with_file(content_type: str, data: bytes) -> Evidence:
+    evidence = EvidenceFactory(case=listed_case(), content_type=content_type, content=data)
+    evidence.file.save("upload", ContentFile(data), save=True)
+    return evidence
+
+
+def test_image_evidence_is_served_inline_with_its_type(analyst_client):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    evidence = evidence_with_file("image/png", png)
+
+    response = analyst_client.get(reverse("workbench:evidence-file", args=[evidence.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "attachment" not in response.get("Content-Disposition", "")
+    assert b"".join(response.streaming_content) == png
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/pdf", ""])
+def test_other_evidence_is_a_download_never_rendered(analyst_client, content_type):
+    evidence = evidence_with_file(content_type, b"<html><script>alert(1)</script></html>")
+
+    response = analyst_client.get(reverse("workbench:evidence-file", args=[evidence.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_evidence_without_a_file_is_404(analyst_client):
+    evidence = EvidenceFactory(case=listed_case())
+    assert (
+        analyst_client.get(reverse("workbench:evidence-file", args=[evidence.pk])).status_code
+        == 404
+    )
+
+
+def test_the_case_page_lists_the_sha256_and_shows_images_inline(analyst_client):
+    evidence = evidence_with_file("image/png", b"\x89PNG\r\n\x1a\nabc")
+    content = analyst_client.get(
+        reverse("workbench:case", args=[evidence.case_id])
+    ).content.decode()
+    assert evidence.sha256 in content
+    assert f'<img src="{reverse("workbench:evidence-file", args=[evidence.pk])}"' in content
+
+
+# --- the case page's other parts -------------------------------------------------------------
+
+
+def test_the_case_page_shows_units_sold_and_a_verified_chain(analyst_client, analyst):
+    case = closed_case(analyst=analyst, units=7)
+    response = analyst_client.get(reverse("workbench:case", args=[case.pk]))
+    assert response.context["units_total"] == 7
+    assert response.context["chain_broken"] is None
+    assert b"chain verified" in response.content
+
+
+def test_the_case_page_flags_a_tampered_chain(analyst_client, analyst):
+    case = closed_case(analyst=analyst)
+    CaseEvent.objects.filter(case=case, transition="confirm").update(reason="edited later")
+    response = analyst_client.get(reverse("workbench:case", args=[case.pk]))
+    assert response.context["chain_broken"] is not None
+    assert b"chain broken at seq" in response.content
+
+
+# --- referrals -------------------------------------------------------------------------------
+
+
+def test_retrying_a_failed_delivery_requeues_it(analyst_client, django_capture_on_commit_callbacks):
+    referral = referral_for(referred_case(), status=ReferralStatus.FAILED)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = analyst_client.post(reverse("workbench:referral-retry", args=[referral.pk]))
+    assert response.status_code == 302
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.PENDING
+    assert len(callbacks) == 1  # the delivery task, queued on commit
+
+
+def test_retrying_a_referral_that_did_not_fail_is_refused_and_changes_nothing(analyst_client):
+    referral = referral_for(referred_case(), status=ReferralStatus.ACKNOWLEDGED)
+    response = analyst_client.post(
+        reverse("workbench:referral-retry", args=[referral.pk]), follow=True
+    )
+    assert b"only a failed delivery can be retried" in response.content
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.ACKNOWLEDGED
+
+
+def test_the_referrals_page_counts_per_authority_and_status(analyst_client):
+    us, eu = AuthorityFactory(code="US-IPRC"), AuthorityFactory(code="EU-IPC3")
+    referral_for(referred_case(), us, status=ReferralStatus.FAILED)
+    referral_for(referred_case(), us, status=ReferralStatus.DELIVERED)
+    referral_for(referred_case(), eu, status=ReferralStatus.ACKNOWLEDGED)
+
+    response = analyst_client.get(reverse("workbench:referrals"), {"status": "failed"})
+
+    summary = {entry["code"]: entry for entry in response.context["summary"]}
+    assert summary["US-IPRC"]["failed"] == 1
+    assert summary["US-IPRC"]["total"] == 2
+    assert summary["EU-IPC3"]["acknowledged"] == 1
+    assert [r.status for r in response.context["page"].rows] == ["failed"]
+    assert b"Retry delivery" in response.content
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_states_weekly_flow_deadlines_and_median(analyst_client):
+    listed_case()
+    soon = force_state(
+        listed_case(), CaseState.ACCOUNT_CLOSED, appeal_deadline=timezone.now() + timedelta(days=3)
+    )
+    referral_for(referred_case(), AuthorityFactory(code="US-IPRC"))
+
+    response = analyst_client.get(reverse("workbench:dashboard"))
+
+    assert response.context["open_count"] == 1
+    assert [c.pk for c in response.context["deadlines"]] == [soon.pk]
+    assert sum(response.context["weekly"]["opened"]) == 3
+    assert sum(response.context["weekly"]["referred"]) == 1
+    assert response.context["median_to_referral"] >= timedelta(days=2, hours=23)
+    assert response.context["per_authority"][0]["total"] == 1
+    assert b'id="weekly-data" type="application/json"' in response.content
+    assert b"<script>" not in response.content.replace(b"<script src=", b"")
+
+
+# --- login and lockout -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def login(client: Client, username: str, password: str, ip: str = "198.51.100.1"):
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def test_login_with_the_right_password_goes_to_the_dashboard(client, analyst, fresh_cache):
+    response = login(client, "analyst", PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_five_failed_logins_lock_the_account_from_that_address(client, analyst, fresh_cache):
+    for _ in range(5):
+        assert login(client, "analyst", "wrong").status_code == 200
+
+    locked = login(client, "analyst", PASSWORD)
+
+    assert locked.status_code == 429
+    assert b"locked for 15 minutes" in locked.content
+    assert "_auth_user_id" not in client.session
+    # Another address is not locked out by this one's guesses.
+    assert login(Client(), "analyst", PASSWORD, ip="203.0.113.9").status_code == 302
+
+
+def test_a_successful_login_clears_earlier_failures(client, analyst, fresh_cache):
+    for _ in range(4):
+        login(client, "analyst", "wrong")
+    assert login(client, "analyst", PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(4):
+        login(client, "analyst", "wrong")
+    assert login(client, "analyst", PASSWORD).status_code == 302
+
+
+def test_pages_carry_the_csrf_token_for_htmx(analyst_client):
+    content = analyst_client.get(reverse("workbench:queue")).content
+    assert b'hx-headers=\'{"X-CSRFToken": "' in content
