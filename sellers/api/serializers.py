@@ -55,7 +55,7 @@ class SellerSerializer(serializers.ModelSerializer):
         }
 
 
-class SharedIdentifierSerializer(serializers.Serializer):
+class LinkedIdentifierSerializer(serializers.Serializer):
     kind = serializers.CharField(read_only=True, help_text="email, phone, address, payment, ...")
     label = serializers.CharField(read_only=True, help_text="The kind, for people.")
     value = serializers.CharField(
@@ -74,7 +74,7 @@ class LinkedAccountSerializer(serializers.Serializer):
     status = serializers.CharField(source="seller.status", read_only=True)
     shared = serializers.SerializerMethodField(help_text="The identifiers both accounts have.")
 
-    @extend_schema_field(SharedIdentifierSerializer(many=True))
+    @extend_schema_field(LinkedIdentifierSerializer(many=True))
     def get_shared(self, obj: LinkedSeller) -> list[dict[str, str]]:
         return [SharedIdentifier(kind, mask(kind, value)).as_dict() for kind, value in obj.shared]
 
