@@ -13,7 +13,14 @@ from listings.choices import ListingStatus
 from sellers.choices import SellerStatus
 from sellers.models import Seller
 from tests.api.conftest import SOURCES, case_in, transition_url
-from tests.factories import CaseFactory, EvidenceFactory, ListingFactory, SaleFactory, force_state
+from tests.factories import (
+    AuthorityFactory,
+    CaseFactory,
+    EvidenceFactory,
+    ListingFactory,
+    SaleFactory,
+    force_state,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +355,22 @@ def test_the_detail_lists_units_sold_per_listing(client_for, analyst):
     assert data["units_sold"] == 7
     assert sorted(data["allowed_transitions"]) == ["confirm", "dismiss"]
     assert len(data["evidence"]) == 1
+
+
+def test_refer_builds_a_referral_per_routed_authority_and_shows_it(client_for, analyst):
+    # Given a case pending referral, a US seller, and the US authority routing US cases
+    from referrals.models import RoutingRule
+
+    authority = AuthorityFactory()
+    RoutingRule.objects.create(authority=authority, countries=["US"])
+    case = case_in(CaseState.REFERRAL_PENDING)
+
+    # When an analyst refers it
+    response = client_for(analyst).post(transition_url(case, "refer"), BODY, format="json")
+
+    # Then the case is referred and its referral to US-IPRC is listed, pending delivery
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["state"] == CaseState.REFERRED
+    assert [(r["authority"], r["status"]) for r in data["referrals"]] == [("US-IPRC", "pending")]
+    assert data["events"][-1]["transition"] == "refer"
