@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("counterfeits.api.urls")),
     path("", include("appeals.api.urls")),
     path("", include("sellers.api.urls")),
+    path("", include("sellers.api.network_urls")),
     path("", include("listings.api.urls")),
     path("", include("referrals.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from appeals.models import Appeal
 from counterfeits.models import Case, CaseEvent, Evidence
 from listings.models import Listing, Sale
+from sellers.rings import linked_sellers_for_packet
 
 SCHEMA_ID = "touchstone.referral/1"
 
@@ -108,4 +109,5 @@ def build_packet(*, referral_id: int, case: Case, authority: Any, created_at: An
             "outcome": appeal.outcome if appeal else None,
             "decided_at": _iso(appeal.decided_at) if appeal else None,
         },
+        "linked_sellers": linked_sellers_for_packet(case),
     }

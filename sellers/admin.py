@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from .identity import refresh_identifiers
 from .models import Seller, SellerIdentifier, SellerStatusChange
 from .services import linked_sellers
 
@@ -56,6 +57,14 @@ class SellerAdmin(admin.ModelAdmin):
         ),
         ("Investigation", {"fields": ["linked_accounts", "created_at", "updated_at"]}),
     ]
+
+    def save_related(
+        self, request: HttpRequest, form: object, formsets: object, change: bool
+    ) -> None:
+        # Not a post_save signal (house style): the admin, like the catalog import, re-derives
+        # the seller's identifiers and ring group explicitly once the seller and inlines are saved.
+        super().save_related(request, form, formsets, change)
+        refresh_identifiers([form.instance.pk])
 
     @admin.display(description="Linked accounts (shared identifiers)")
     def linked_accounts(self, obj: Seller) -> str:

@@ -334,21 +334,38 @@ def refresh_identifiers(seller_ids: Iterable[int], *, alert: bool = True) -> Non
 
 
 @transaction.atomic
-def set_payment_account(seller: Seller, raw: str) -> None:
-    """Record the seller's payment account (IBAN, account number) as a keyed hash only.
+def set_payment_accounts(accounts: dict[int, str], *, refresh: bool = True) -> None:
+    """Record payment accounts (IBAN, account number) by seller id, as keyed hashes only.
 
-    Replaces the seller's previous payment account; an empty ``raw`` removes it. The clear
-    value is not stored anywhere: only HMAC-SHA256 under ``IDENTITY_HASH_KEY``.
+    Each replaces that seller's previous payment account; an empty value removes it. The clear
+    value is stored nowhere: only HMAC-SHA256 under ``IDENTITY_HASH_KEY``. The catalog import
+    passes its ``payment_account`` column here (``refresh=False``, then ``refresh_identifiers``).
     """
-    digest = hash_payment_account(raw)
-    SellerIdentifier.objects.filter(seller=seller, kind=IdentifierKind.PAYMENT).exclude(
-        value=digest
-    ).delete()
-    if digest:
-        SellerIdentifier.objects.get_or_create(
-            seller=seller, kind=IdentifierKind.PAYMENT, value=digest
+    digests = {int(pk): hash_payment_account(raw) for pk, raw in accounts.items()}
+    for chunk in _chunks(sorted(digests)):
+        stale = [
+            pk
+            for pk, seller_id, value in SellerIdentifier.objects.filter(
+                seller_id__in=chunk, kind=IdentifierKind.PAYMENT
+            ).values_list("pk", "seller_id", "value")
+            if value != digests[seller_id]
+        ]
+        SellerIdentifier.objects.filter(pk__in=stale).delete()
+        SellerIdentifier.objects.bulk_create(
+            [
+                SellerIdentifier(seller_id=pk, kind=IdentifierKind.PAYMENT, value=digests[pk])
+                for pk in chunk
+                if digests[pk]
+            ],
+            ignore_conflicts=True,
         )
-    refresh_identifiers([seller.pk])
+    if refresh:
+        refresh_identifiers(digests)
+
+
+def set_payment_account(seller: Seller, raw: str) -> None:
+    """Record one seller's payment account as a keyed hash (see ``set_payment_accounts``)."""
+    set_payment_accounts({seller.pk: raw})
 
 
 def save_seller(seller: Seller, *, payment_account: str | None = None) -> Seller:

@@ -13,8 +13,10 @@ splits the group. The ``(kind, value)`` index makes each step an index lookup.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
@@ -312,3 +314,266 @@ def flag_repeat_offenders(seller_ids: Iterable[int]) -> list[Report]:
             alert.save(update_fields=["report"])
             reports.append(report)
     return reports
+
+
+# --- reading a group -------------------------------------------------------------------------
+
+# A drawing with more accounts than this says nothing more; the API says it was cut.
+MAX_NETWORK_NODES = 200
+# Above the trusted-flagger lane (2): a ring with a closed counterfeiter in it comes first.
+PRIORITY_RING_WITH_CLOSED_SELLER = 3
+
+
+def group_members(seller: Seller, *, limit: int | None = MAX_NETWORK_NODES) -> list[Seller]:
+    """The sellers of ``seller``'s group, itself first; just the seller when it shares nothing."""
+    if seller.link_group is None:
+        return [seller]
+    others = Seller.objects.filter(link_group=seller.link_group).exclude(pk=seller.pk)
+    if limit is not None:
+        others = others[: limit - 1]
+    return [seller, *others]
+
+
+def shared_between(seller_ids: list[int]) -> dict[tuple[int, int], list[SharedIdentifier]]:
+    """Who shares what among these sellers: {(a, b) with a < b: [shared identifiers]}; 1 query."""
+    holders: dict[tuple[str, str], list[int]] = defaultdict(list)
+    rows = SellerIdentifier.objects.filter(seller_id__in=seller_ids).values_list(
+        "kind", "value", "seller_id"
+    )
+    for kind, value, seller_id in rows:
+        holders[(kind, value)].append(seller_id)
+    edges: dict[tuple[int, int], list[SharedIdentifier]] = defaultdict(list)
+    for (kind, value), sellers in sorted(holders.items()):
+        if len(sellers) < 2 or len(sellers) > HUB_LIMIT:
+            continue
+        shared = SharedIdentifier(kind=kind, masked=mask(kind, value))
+        ordered = sorted(set(sellers))
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                edges[(a, b)].append(shared)
+    return dict(edges)
+
+
+def network(seller: Seller) -> dict:
+    """The seller's group as a graph: nodes (sellers with their cases) and edges (what links
+    whom, masked). A constant four queries whatever the group's size."""
+    members = group_members(seller)
+    ids = [member.pk for member in members]
+    cases_of: dict[int, list[dict]] = defaultdict(list)
+    for case in (
+        Case.objects.filter(seller_id__in=ids)
+        .order_by("-id")
+        .values("id", "seller_id", "state", "brand__name")
+    ):
+        cases_of[case["seller_id"]].append(
+            {"id": case["id"], "state": case["state"], "brand": case["brand__name"]}
+        )
+    edges = shared_between(ids)
+    return {
+        "seller": seller.pk,
+        "group": seller.link_group,
+        "truncated": len(members) >= MAX_NETWORK_NODES,
+        "nodes": [
+            {
+                "id": member.pk,
+                "name": member.name,
+                "company_name": member.company_name,
+                "country": member.country,
+                "status": member.status,
+                "cases": cases_of.get(member.pk, []),
+            }
+            for member in members
+        ],
+        "edges": [
+            {
+                "seller_a": a,
+                "seller_b": b,
+                "kinds": sorted({item.kind for item in shared}),
+                "shared": [item.as_dict() for item in shared],
+            }
+            for (a, b), shared in sorted(edges.items())
+        ],
+    }
+
+
+@dataclass
+class RingMember:
+    """A seller of the case's group under review: what it shares directly and its cases."""
+
+    seller: Seller
+    shared: list[SharedIdentifier] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+
+    @property
+    def closed_for_counterfeits(self) -> bool:
+        return self.seller.status == SellerStatus.CLOSED and any(
+            case.state in CLOSED_FOR_COUNTERFEITS_STATES for case in self.cases
+        )
+
+
+def ring_review(case: Case) -> list[RingMember]:
+    """The other sellers of the case's group that have cases (open or closed), for review when
+    the case is confirmed; closed counterfeiters first. Direct links are listed in ``shared``;
+    a seller reached only through others has none."""
+    seller = case.seller
+    members = group_members(seller, limit=None)
+    if len(members) < 2:
+        return []
+    cases_of: dict[int, list[Case]] = defaultdict(list)
+    for other in (
+        Case.objects.filter(seller_id__in=[m.pk for m in members[1:]])
+        .select_related("brand")
+        .order_by("-id")
+    ):
+        cases_of[other.seller_id].append(other)
+    with_cases = [m for m in members[1:] if m.pk in cases_of]
+    edges = shared_between([seller.pk, *(m.pk for m in with_cases)])
+    review = [
+        RingMember(
+            seller=member,
+            shared=edges.get(tuple(sorted((seller.pk, member.pk))), []),
+            cases=cases_of[member.pk],
+        )
+        for member in with_cases
+    ]
+    return sorted(
+        review, key=lambda m: (not m.closed_for_counterfeits, -len(m.shared), m.seller.pk)
+    )
+
+
+def bump_priority_for_ring(case: Case) -> bool:
+    """Raise the case's priority when its seller's group holds a seller closed for counterfeits.
+
+    Called when a case is confirmed. Only ever raises; returns whether it did.
+    """
+    seller = case.seller
+    if seller.link_group is None:
+        return False
+    in_ring = (
+        closed_for_counterfeits()
+        .filter(link_group=seller.link_group)
+        .exclude(pk=seller.pk)
+        .exists()
+    )
+    if not in_ring or case.priority >= PRIORITY_RING_WITH_CLOSED_SELLER:
+        return False
+    # A plain update: the case row is protected by its FSM field, and priority is no state.
+    Case.objects.filter(pk=case.pk, priority__lt=PRIORITY_RING_WITH_CLOSED_SELLER).update(
+        priority=PRIORITY_RING_WITH_CLOSED_SELLER
+    )
+    case.priority = PRIORITY_RING_WITH_CLOSED_SELLER
+    return True
+
+
+def linked_sellers_for_packet(case: Case) -> list[dict]:
+    """The packet's ``linked_sellers``: other sellers of the group whose own cases were confirmed.
+
+    Only confirmed counterfeiters are disclosed to an authority: an innocent seller who shares
+    a warehouse address with a counterfeiter is never named. ``shared`` lists the identifier
+    kinds shared directly with the case's seller or, when linked only through others, the kinds
+    that tie that seller into the group.
+    """
+    seller = case.seller
+    if seller.link_group is None:
+        return []
+    confirmed = Case.objects.filter(seller_id=OuterRef("pk"), state__in=CONFIRMED_STATES)
+    referred = Case.objects.filter(seller_id=OuterRef("pk"), state=CaseState.REFERRED)
+    linked = list(
+        Seller.objects.filter(Exists(confirmed), link_group=seller.link_group)
+        .exclude(pk=seller.pk)
+        .annotate(was_referred=Exists(referred))
+        .order_by("pk")
+    )
+    if not linked:
+        return []
+    edges = shared_between([m.pk for m in group_members(seller, limit=None)])
+
+    def kinds(other: Seller) -> list[str]:
+        direct = edges.get((min(seller.pk, other.pk), max(seller.pk, other.pk)))
+        if direct:
+            return sorted({item.kind for item in direct})
+        # Linked through others: what ties this seller into the group.
+        return sorted(
+            {item.kind for pair, items in edges.items() if other.pk in pair for item in items}
+        )
+
+    return [
+        {
+            "name": other.name,
+            "company_name": other.company_name,
+            "country": other.country,
+            "shared": kinds(other),
+            "account_status": other.status,
+            "referred": other.was_referred,
+        }
+        for other in linked
+    ]
+
+
+def ring_brand(seller: Seller) -> int | None:
+    """The brand a case on a linked seller would be about: that of the latest confirmed case
+    in the seller's group (a ring sells the fakes it was caught with)."""
+    if seller.link_group is None:
+        return None
+    return (
+        Case.objects.filter(seller__link_group=seller.link_group, state__in=CONFIRMED_STATES)
+        .order_by("-id")
+        .values_list("brand_id", flat=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def open_case_on_linked_seller(
+    seller: Seller, *, actor: AbstractBaseUser, brand_id: int, reason: str = ""
+) -> Case:
+    """Open a case on a seller found through its ring, from the network view.
+
+    Cases are opened from reports: the seller's pending ring alert for this brand is used when
+    there is one, otherwise a ring-detection report is filed on the analyst's behalf.
+    Refused (``ValueError``) when the seller already has an open case for the brand.
+    """
+    from counterfeits.choices import ReportStatus
+    from counterfeits.services import open_case
+
+    if Case.objects.filter(seller=seller, brand_id=brand_id, state=CaseState.OPEN).exists():
+        raise ValueError("This seller already has an open case for this brand.")
+    report = (
+        Report.objects.select_for_update()
+        .filter(
+            seller=seller,
+            brand_id=brand_id,
+            reason=ReportReason.LINKED_TO_CLOSED_SELLER,
+            case__isnull=True,
+            status__in=[ReportStatus.RECEIVED, ReportStatus.IN_REVIEW],
+        )
+        .order_by("id")
+        .first()
+    )
+    if report is None:
+        kinds = sorted(
+            {
+                item.label
+                for (a, b), items in shared_between(
+                    [m.pk for m in group_members(seller, limit=None)]
+                ).items()
+                if seller.pk in (a, b)
+                for item in items
+            }
+        )
+        report = Report.objects.create(
+            brand_id=brand_id,
+            reporter=actor,
+            seller=seller,
+            reason=ReportReason.LINKED_TO_CLOSED_SELLER,
+            explanation=(
+                "Opened from the linked-seller network: this account shares "
+                f"{', '.join(kinds) or 'identifiers'} with sellers of a confirmed case."
+            ),
+            notifier_name=RING_NOTIFIER,
+            notifier_email=settings.DEFAULT_FROM_EMAIL,
+            good_faith=True,
+        )
+    return open_case(
+        report_ids=[report.pk], actor=actor, reason=reason or "opened from the ring network"
+    )
