@@ -1,0 +1,430 @@
+"""The notifier side of reports: intake checks, evidence, status notices, notifier quality.
+
+- Intake is refused while a brand's intake is suspended (DSA Art. 23), with a clear message.
+- Evidence files are checked (size, type by content) before anything is stored.
+- Every status a report reaches owes its notifier one e-mail (a Notice keyed by report and
+  status, sent on commit, so a repeated call owes nothing new).
+- Each brand's acceptance rate over the look-back decides the priority lane; a brand that keeps
+  filing manifestly unfounded reports is warned, then suspended for a set period.
+
+``counterfeits.services.file_report`` and the case services call into here; views call the
+services.
+"""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from listings.models import Listing
+from outbox.services import enqueue
+
+from .choices import EvidenceKind, IntakeMeasureKind, NoticeKind, ReportStatus
+from .models import Brand, Evidence, IntakeMeasure, Notice, Report
+from .uploads import CheckedUpload, check_uploads
+
+FINAL_STATUSES = (ReportStatus.ACTION_TAKEN, ReportStatus.REJECTED)
+# Project Zero's bar: a verified brand whose reports are right this often skips the queue.
+PRIORITY_ACCEPTANCE_RATE = 0.9
+# Below this many decided reports a rate says little: no priority on one lucky report.
+PRIORITY_MIN_DECIDED = 5
+PRIORITY_TRUSTED_FLAGGER = 2
+PRIORITY_ACCURATE_NOTIFIER = 1
+
+
+class IntakeSuspended(Exception):
+    """The brand's report intake is suspended (DSA Art. 23): nothing is filed."""
+
+    def __init__(self, brand: Brand, measure: IntakeMeasure) -> None:
+        self.brand_id = brand.pk
+        self.until = measure.ends_at
+        self.reason = measure.reason
+        self.message = (
+            f"Report intake for {brand.name} is suspended until "
+            f"{measure.ends_at:%Y-%m-%d %H:%M} UTC (EU DSA Art. 23): {measure.reason}"
+        )
+        super().__init__(self.message)
+
+
+class ReportRefused(Exception):
+    """A report action not possible in the report's current status."""
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+def suspension_in_force(brand: Brand, *, now: datetime | None = None) -> IntakeMeasure | None:
+    """The suspension of the brand's intake in force now, if any."""
+    now = now or timezone.now()
+    return (
+        IntakeMeasure.objects.filter(
+            brand=brand,
+            kind=IntakeMeasureKind.SUSPENSION,
+            starts_at__lte=now,
+            ends_at__gt=now,
+        )
+        .order_by("-ends_at")
+        .first()
+    )
+
+
+def ensure_intake_open(brand: Brand) -> None:
+    """Raise ``IntakeSuspended`` while the brand's intake is suspended."""
+    measure = suspension_in_force(brand)
+    if measure is not None:
+        raise IntakeSuspended(brand, measure)
+
+
+@dataclass(frozen=True)
+class EvidenceUpload:
+    """One evidence file as a notifier sends it: the file, what it is, a description."""
+
+    file: UploadedFile
+    kind: str = EvidenceKind.PHOTO
+    description: str = ""
+
+
+def check_evidence(uploads: Sequence[EvidenceUpload]) -> list[tuple[EvidenceUpload, CheckedUpload]]:
+    """Check every evidence file before anything is stored (ValidationError on ``evidence``)."""
+    kinds = [u.kind for u in uploads if u.kind not in EvidenceKind.values]
+    if kinds:
+        raise ValidationError({"evidence": [f"Unknown evidence kind: {kinds[0]!r}."]})
+    checked = check_uploads([u.file for u in uploads], field="evidence")
+    return list(zip(uploads, checked, strict=True))
+
+
+def attach_evidence(
+    report: Report,
+    checked: Iterable[tuple[EvidenceUpload, CheckedUpload]],
+    *,
+    uploaded_by: AbstractBaseUser | None,
+) -> list[Evidence]:
+    """Store checked evidence files on a report under their digest names."""
+    stored = []
+    for upload, ok in checked:
+        evidence = Evidence(
+            report=report,
+            kind=upload.kind,
+            description=upload.description.strip() or ok.original_name,
+            original_name=ok.original_name,
+            content_type=ok.content_type,
+            size=ok.size,
+            sha256=ok.sha256,
+            uploaded_by=uploaded_by,
+        )
+        evidence.file.save(ok.sha256, ok.as_file(), save=False)
+        evidence.save()
+        stored.append(evidence)
+    return stored
+
+
+def resolve_listings(references: Iterable[str]) -> tuple[list[int], list[str]]:
+    """Listing ids for pasted references (marketplace URLs or listing external ids).
+
+    Returns the ids found and the references that match no listing.
+    """
+    refs = [r.strip() for r in references if r and r.strip()]
+    if not refs:
+        return [], []
+    wanted = {r.rstrip("/") for r in refs}
+    urls = wanted | {r + "/" for r in wanted}
+    found = Listing.objects.filter(Q(external_id__in=wanted) | Q(url__in=urls)).values_list(
+        "pk", "external_id", "url"
+    )
+    ids: set[int] = set()
+    matched: set[str] = set()
+    for pk, external_id, url in found:
+        ids.add(pk)
+        matched.add(external_id)
+        matched.add((url or "").rstrip("/"))
+    missing = [r for r in refs if r.rstrip("/") not in matched]
+    return sorted(ids), missing
+
+
+# --- report status and its notices ---------------------------------------------------------
+
+
+def _report_notice_key(report: Report) -> str:
+    return f"report:{report.pk}:{report.status}"
+
+
+def report_status_changed(report_ids: Iterable[int]) -> int:
+    """Record that these reports reached their current status: stamp ``decided_at`` on a final
+    one and owe the notifier one e-mail about it (sent on commit). Safe to call twice.
+
+    Returns how many new notices were queued.
+    """
+    ids = list(report_ids)
+    if not ids:
+        return 0
+    now = timezone.now()
+    Report.objects.filter(pk__in=ids, status__in=FINAL_STATUSES, decided_at__isnull=True).update(
+        decided_at=now
+    )
+    reports = list(Report.objects.filter(pk__in=ids).select_related("brand", "case"))
+    notices = []
+    for report in reports:
+        context = {"report": report, "brand": report.brand, "site": settings.SITE_URL}
+        notices.append(
+            Notice(
+                report=report,
+                brand=report.brand,
+                kind=NoticeKind.REPORT_STATUS,
+                dedupe_key=_report_notice_key(report),
+                recipient=report.notifier_email,
+                subject=f"Report #{report.pk} ({report.brand.name}): "
+                f"{report.get_status_display().lower()}",
+                body=render_to_string("portal/email/report_status.txt", context),
+                html_body=render_to_string("portal/email/report_status.html", context),
+                created_at=now,
+            )
+        )
+    Notice.objects.bulk_create(notices, ignore_conflicts=True)
+    owed = Notice.objects.filter(
+        dedupe_key__in=[n.dedupe_key for n in notices], sent_at__isnull=True, created_at=now
+    ).values_list("pk", flat=True)
+    queued = 0
+    for notice_id in owed:
+        enqueue("counterfeits.tasks.send_notice_task", notice_id)
+        queued += 1
+    return queued
+
+
+@transaction.atomic
+def start_review(report_id: int, *, actor: AbstractBaseUser) -> Report:
+    """An analyst takes a received report into review."""
+    report = Report.objects.select_for_update().get(pk=report_id)
+    if report.status != ReportStatus.RECEIVED:
+        raise ReportRefused(f"Report #{report.pk} is {report.get_status_display().lower()}.")
+    report.status = ReportStatus.IN_REVIEW
+    report.save(update_fields=["status", "updated_at"])
+    report_status_changed([report.pk])
+    return report
+
+
+@transaction.atomic
+def reject_report(
+    report_id: int, *, actor: AbstractBaseUser, reason: str, manifestly_unfounded: bool = False
+) -> Report:
+    """Reject a report that no case was opened on, with the reason the notifier will read.
+
+    A manifestly unfounded one counts towards the brand's Art. 23 measures.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": ["Say why the report is rejected: the notifier reads."]})
+    report = Report.objects.select_for_update().select_related("brand").get(pk=report_id)
+    if report.status not in (ReportStatus.RECEIVED, ReportStatus.IN_REVIEW):
+        raise ReportRefused(
+            f"Report #{report.pk} is {report.get_status_display().lower()}; "
+            "only a received or in-review report can be rejected."
+        )
+    report.status = ReportStatus.REJECTED
+    report.outcome_reason = reason.strip()
+    report.manifestly_unfounded = manifestly_unfounded
+    report.decided_at = timezone.now()
+    fields = ["status", "outcome_reason", "manifestly_unfounded", "decided_at", "updated_at"]
+    report.save(update_fields=fields)
+    report_status_changed([report.pk])
+    if manifestly_unfounded:
+        apply_misuse_measures(report.brand_id, actor=actor)
+    return report
+
+
+# --- notifier quality ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotifierQuality:
+    """A brand's record over the look-back: decided reports, accepted ones, the rate."""
+
+    decided: int
+    accepted: int
+    unfounded: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.accepted / self.decided if self.decided else None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.rate is None else round(self.rate * 100)
+
+
+def _quality_aggregates(since: datetime) -> dict:
+    return {
+        "decided": Count(
+            "reports",
+            filter=Q(reports__created_at__gte=since) & Q(reports__status__in=FINAL_STATUSES),
+        ),
+        "accepted": Count(
+            "reports",
+            filter=Q(reports__created_at__gte=since) & Q(reports__status=ReportStatus.ACTION_TAKEN),
+        ),
+        "unfounded": Count(
+            "reports",
+            filter=Q(reports__created_at__gte=since) & Q(reports__manifestly_unfounded=True),
+        ),
+    }
+
+
+def with_quality(brands):
+    """Annotate a Brand queryset with ``decided``, ``accepted`` and ``unfounded`` (one query)."""
+    return brands.annotate(**_quality_aggregates(timezone.now() - settings.NOTIFIER_LOOKBACK))
+
+
+def notifier_quality(brand: Brand) -> NotifierQuality:
+    """Acceptance over the look-back: reports that led to action / reports decided."""
+    if hasattr(brand, "decided"):
+        return NotifierQuality(brand.decided, brand.accepted, brand.unfounded)
+    row = with_quality(Brand.objects.filter(pk=brand.pk)).values(
+        "decided", "accepted", "unfounded"
+    )[0]
+    return NotifierQuality(**row)
+
+
+def brand_priority(brand: Brand) -> int:
+    """The queue priority a brand's reports earn: trusted flaggers first, then verified brands
+    whose reports were right at least 90% of the time."""
+    if brand.trusted_flagger:
+        return PRIORITY_TRUSTED_FLAGGER
+    if brand.verified:
+        quality = notifier_quality(brand)
+        if quality.decided >= PRIORITY_MIN_DECIDED and quality.rate >= PRIORITY_ACCEPTANCE_RATE:
+            return PRIORITY_ACCURATE_NOTIFIER
+    return 0
+
+
+# --- Art. 23 measures ----------------------------------------------------------------------
+
+
+def _unfounded_since(brand_id: int, since: datetime) -> int:
+    return Report.objects.filter(
+        brand_id=brand_id, manifestly_unfounded=True, decided_at__gte=since
+    ).count()
+
+
+def apply_misuse_measures(
+    brand_id: int, *, actor: AbstractBaseUser | None = None
+) -> IntakeMeasure | None:
+    """Warn, then suspend, a brand that keeps filing manifestly unfounded reports (Art. 23).
+
+    Within the look-back: ``UNFOUNDED_WARNING_AFTER`` such reports earn a warning; after a
+    warning, ``UNFOUNDED_SUSPENSION_AFTER`` more suspend the intake for
+    ``INTAKE_SUSPENSION_PERIOD``. A suspension that ran out starts the count again. Call inside
+    a transaction; the brand row is locked so two rejections cannot both issue a measure.
+    """
+    brand = Brand.objects.select_for_update().get(pk=brand_id)
+    now = timezone.now()
+    if suspension_in_force(brand, now=now) is not None:
+        return None
+    since = now - settings.NOTIFIER_LOOKBACK
+    last = (
+        IntakeMeasure.objects.filter(brand=brand)
+        .filter(Q(starts_at__gte=since) | Q(ends_at__gte=since))
+        .order_by("-starts_at", "-id")
+        .first()
+    )
+    if last is not None and last.kind == IntakeMeasureKind.WARNING:
+        count = _unfounded_since(brand.pk, last.starts_at)
+        if count < settings.UNFOUNDED_SUSPENSION_AFTER:
+            return None
+        ends_at = now + settings.INTAKE_SUSPENSION_PERIOD
+        total = _unfounded_since(brand.pk, since)
+        measure = IntakeMeasure.objects.create(
+            brand=brand,
+            kind=IntakeMeasureKind.SUSPENSION,
+            reason=(
+                f"{total} of your reports in the last six months were rejected as manifestly "
+                f"unfounded, {count} of them after the warning of "
+                f"{last.starts_at:%Y-%m-%d}."
+            ),
+            unfounded_count=total,
+            starts_at=now,
+            ends_at=ends_at,
+            created_by=actor,
+        )
+    else:
+        start = max(since, last.ends_at) if last is not None and last.ends_at else since
+        count = _unfounded_since(brand.pk, start)
+        if count < settings.UNFOUNDED_WARNING_AFTER:
+            return None
+        measure = IntakeMeasure.objects.create(
+            brand=brand,
+            kind=IntakeMeasureKind.WARNING,
+            reason=(
+                f"{count} of your reports in the last six months were rejected as manifestly "
+                f"unfounded. {settings.UNFOUNDED_SUSPENSION_AFTER} more will suspend your "
+                "report intake."
+            ),
+            unfounded_count=count,
+            starts_at=now,
+            created_by=actor,
+        )
+    _queue_measure_notices(brand, measure)
+    return measure
+
+
+def _measure_recipients(brand: Brand) -> list[str]:
+    members = brand.members.exclude(email="").values_list("email", flat=True)
+    notifiers = (
+        Report.objects.filter(brand=brand)
+        .order_by("-created_at")
+        .values_list("notifier_email", flat=True)[:1]
+    )
+    return sorted({e.lower() for e in [*members, *notifiers] if e})
+
+
+def _queue_measure_notices(brand: Brand, measure: IntakeMeasure) -> None:
+    kind = (
+        NoticeKind.INTAKE_SUSPENSION
+        if measure.kind == IntakeMeasureKind.SUSPENSION
+        else NoticeKind.INTAKE_WARNING
+    )
+    context = {"brand": brand, "measure": measure, "site": settings.SITE_URL}
+    subject = (
+        f"{brand.name}: report intake suspended until {measure.ends_at:%Y-%m-%d}"
+        if measure.ends_at
+        else f"{brand.name}: warning about manifestly unfounded reports"
+    )
+    body = render_to_string("portal/email/intake_measure.txt", context)
+    html = render_to_string("portal/email/intake_measure.html", context)
+    for email in _measure_recipients(brand):
+        digest = hashlib.sha256(email.encode()).hexdigest()[:16]
+        notice, created = Notice.objects.get_or_create(
+            dedupe_key=f"measure:{measure.pk}:{digest}",
+            defaults={
+                "brand": brand,
+                "kind": kind,
+                "recipient": email,
+                "subject": subject,
+                "body": body,
+                "html_body": html,
+            },
+        )
+        if created:
+            enqueue("counterfeits.tasks.send_notice_task", notice.pk)
+
+
+def current_measure(brand: Brand) -> IntakeMeasure | None:
+    """The measure to show on the brand's page: a suspension in force, or a recent warning."""
+    now = timezone.now()
+    in_force = suspension_in_force(brand, now=now)
+    if in_force is not None:
+        return in_force
+    last = IntakeMeasure.objects.filter(brand=brand).order_by("-starts_at", "-id").first()
+    if (
+        last is not None
+        and last.kind == IntakeMeasureKind.WARNING
+        and last.starts_at >= now - settings.NOTIFIER_LOOKBACK
+    ):
+        return last
+    return None
