@@ -33,6 +33,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBase,
     HttpResponseRedirect,
+    QueryDict,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -257,7 +258,8 @@ def queue_queryset() -> QuerySet:
 @analyst_required
 def queue(request: HttpRequest) -> HttpResponse:
     """Filter, search and sort cases; a page costs the same at row 50 and row 5 million."""
-    filterset = CaseQueueFilterSet(request.GET or None, queryset=queue_queryset(), request=request)
+    params = _without_blanks(request.GET)
+    filterset = CaseQueueFilterSet(params or None, queryset=queue_queryset(), request=request)
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         sort = DEFAULT_SORT
@@ -273,7 +275,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
     # Counts per state under the other filters: one GROUP BY, never a COUNT per state.
-    without_state = request.GET.copy()
+    without_state = params.copy()
     for key in ("state", "after", "before"):
         without_state.pop(key, None)
     counts_set = CaseQueueFilterSet(
@@ -281,7 +283,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
     base = counts_set.qs if counts_set.is_bound and counts_set.is_valid() else Case.objects.all()
     counted = dict(base.order_by().values_list("state").annotate(n=Count("id")))
-    selected_states = request.GET.getlist("state")
+    selected_states = params.getlist("state")
     state_tabs = [
         {
             "value": value,
@@ -307,6 +309,16 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     template = "workbench/_queue_results.html" if is_htmx(request) else "workbench/queue.html"
     return render(request, template, context)
+
+
+def _without_blanks(query: QueryDict) -> QueryDict:
+    """The query without empty values: a form's "any" choice sends ``state=``, meaning no filter."""
+    cleaned = QueryDict(mutable=True)
+    for key in query:
+        values = [value for value in query.getlist(key) if value.strip()]
+        if values:
+            cleaned.setlist(key, values)
+    return cleaned
 
 
 def _seller_named(raw: str | None) -> Seller | None:

@@ -251,6 +251,14 @@ def test_queue_filters_by_state_brand_country_and_assignee(analyst_client, analy
     assert case_ids(response) == [wanted.pk]
 
 
+def test_queue_treats_the_forms_empty_choices_as_no_filter(analyst_client):
+    case = listed_case(seller=SellerFactory(name="Zebediah Quill"))
+    listed_case()
+    params = {"q": "zebediah", "state": "", "brand": "", "country": "", "assignee": ""}
+    response = analyst_client.get(reverse("workbench:queue"), params)
+    assert case_ids(response) == [case.pk]
+
+
 def test_queue_mine_and_deadline_within_48_hours(analyst_client, analyst):
     mine = listed_case(assignee=analyst)
     listed_case(assignee=UserFactory(groups=["analyst"]))

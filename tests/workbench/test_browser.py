@@ -1,0 +1,192 @@
+"""The workbench in a real browser: headless Chromium (Debian's) driven by Playwright.
+
+One analyst's day: sign in, filter the queue, open a case, confirm it with a reason and see the
+state and timeline change; the same analyst finds no decision button on an appeal of a case they
+confirmed; a reviewer denies that appeal and the case goes to referral. Screenshots of every
+page land in ``var/screenshots/`` (not committed).
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Page, expect, sync_playwright
+
+from config.celery import app as celery_app
+from counterfeits.audit import record_event
+from counterfeits.choices import CaseState
+from counterfeits.models import Case, CaseEvent
+from referrals.services import ensure_default_authorities
+from tests.factories import PASSWORD, ReportFactory, SellerFactory, confirmable_case
+from tests.workbench.builders import appealed_case, listed_case
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+SCRIPT = '<script>alert("xss")</script>'
+
+
+@pytest.fixture
+def eager_tasks(settings):
+    """Run Celery tasks in the server thread right after commit: the closure after `confirm`
+    and the referral after `deny` happen within the request, as a worker would do them."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    was = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = was
+
+
+@pytest.fixture
+def browser_page():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        dialogs: list[str] = []
+        # A script smuggled into a report or appeal would open an alert: record it, fail later.
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.dialogs = dialogs
+        yield page
+        context.close()
+        browser.close()
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".usermenu__name")).to_have_text(username)
+
+
+def sign_out(page: Page) -> None:
+    page.click("text=Sign out")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+
+
+def test_analyst_confirms_a_case_and_reviewer_denies_the_appeal(
+    live_server, browser_page, eager_tasks, analyst, reviewer
+):
+    page, base = browser_page, live_server.url
+    ensure_default_authorities()
+    # Given: a case to confirm (with a <script> in its report), noise, and an appeal on a
+    # case this analyst confirmed earlier.
+    target = confirmable_case(seller=SellerFactory(name="Zebediah Quill", country="DE"))
+    record_event(target, "open", from_state="", actor=analyst, reason="case opened")
+    ReportFactory(seller=target.seller, brand=target.brand, case=target, explanation=SCRIPT)
+    for _ in range(3):
+        listed_case()
+    appeal = appealed_case(
+        analyst=analyst, statement=f"I bought these from the brand's distributor. {SCRIPT}"
+    )
+
+    # The analyst signs in and lands on the dashboard, chart drawn from the npm Chart.js.
+    page.goto(f"{base}/accounts/login/")
+    shot(page, "01-login")
+    sign_in(page, base, "analyst")
+    expect(page.locator("#weekly-chart")).to_have_attribute("data-drawn", "true")
+    shot(page, "02-dashboard")
+
+    # Filter the queue: search by the seller's name (htmx swaps the results), then by state.
+    page.click("nav.mainnav >> text=Cases")
+    expect(page.locator("#case-table tbody tr")).to_have_count(5)
+    page.fill("#id_q", "zebediah")
+    expect(page.locator("#case-table tbody tr")).to_have_count(1)
+    page.select_option("#id_state", "open")
+    expect(page).to_have_url(re.compile(r"state=open"))
+    expect(page.locator("#case-table tbody tr")).to_have_count(1)
+    shot(page, "03-queue-filtered")
+
+    # Open the case and confirm it with a reason.
+    page.click(f"#case-table a[href='/cases/{target.pk}/']")
+    expect(page.locator("#case-state")).to_have_text("Open")
+    expect(page.locator(".report .quote").first).to_contain_text("<script>")
+    shot(page, "04-case")
+    page.click("[data-action=confirm]")
+    expect(page.locator("#transition-form-box")).to_be_visible()
+    page.fill("#id_reason", "Test buy: counterfeit serial numbers, 3 units sold to customers.")
+    page.check("#id_confirmed")
+    shot(page, "05-confirm-form")
+    page.click("[data-submit=confirm]")
+
+    # The state and the timeline change (the closure ran right after the commit).
+    expect(page.locator("#case-state")).to_have_text(re.compile("Confirmed|Account closed"))
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("counterfeit serial numbers, 3 units sold")
+    expect(timeline.locator("li[data-transition=confirm]")).to_have_count(1)
+    expect(page.locator("#chain-status")).to_contain_text("chain verified")
+    shot(page, "06-case-confirmed")
+    assert Case.objects.get(pk=target.pk).confirmed_by_id == analyst.pk
+
+    # The same analyst opens the appeal on the case they confirmed: no decision button.
+    page.goto(f"{base}/appeals/")
+    expect(page.locator(f"tr[data-appeal='{appeal.pk}']")).to_be_visible()
+    page.click(f"tr[data-appeal='{appeal.pk}'] a >> text=Appeal #{appeal.pk}")
+    expect(page.locator("#barred-notice")).to_be_visible()
+    expect(page.locator("#decision-form")).to_have_count(0)
+    expect(page.locator("#appeal-statement")).to_contain_text("<script>")
+    shot(page, "07-appeal-barred")
+    page.goto(f"{base}/cases/{appeal.case_id}/")
+    expect(page.locator("[data-action=deny_appeal]")).to_have_count(0)
+    expect(page.locator("[data-action=grant_appeal]")).to_have_count(0)
+
+    # A reviewer denies the appeal: the case goes to referral.
+    sign_out(page)
+    sign_in(page, base, "reviewer")
+    page.goto(f"{base}/appeals/")
+    shot(page, "08-appeals-queue")
+    page.click(f"tr[data-appeal='{appeal.pk}'] a >> text=Appeal #{appeal.pk}")
+    page.check("input[name=outcome][value=denied]")
+    page.fill("#id_reason", "Distributor invoice is forged; the lab report stands.")
+    page.check("#id_confirmed")
+    shot(page, "09-appeal-decision")
+    page.click("[data-submit=decide]")
+    expect(page.locator("#appeal-outcome")).to_have_text("Denied")
+    expect(page.locator("#case-state")).to_have_text(re.compile("Referral pending|Referred"))
+    shot(page, "10-appeal-denied")
+    assert Case.objects.get(pk=appeal.case_id).state in {
+        CaseState.REFERRAL_PENDING,
+        CaseState.REFERRED,
+    }
+    assert CaseEvent.objects.filter(case_id=appeal.case_id, transition="deny_appeal").exists()
+
+    page.goto(f"{base}/cases/{appeal.case_id}/")
+    shot(page, "11-case-referred")
+    page.goto(f"{base}/referrals/")
+    expect(page.locator("#authority-summary")).to_contain_text("US-IPRC")
+    shot(page, "12-referrals")
+    page.goto(f"{base}/sellers/{appeal.case.seller_id}/")
+    expect(page.locator("#seller-status")).to_have_text("Closed")
+    shot(page, "13-seller")
+
+    # Narrow screen: the queue still reads (rows become cards).
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/cases/")
+    expect(page.locator("#case-table tbody tr").first).to_be_visible()
+    shot(page, "14-queue-narrow")
+
+    # No script from a report or an appeal ever ran.
+    assert page.dialogs == []
