@@ -1,8 +1,12 @@
 """Appeal services: the seller files, a reviewer who did not confirm the case decides."""
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from counterfeits.audit import record_event
@@ -10,15 +14,22 @@ from counterfeits.choices import ActorRole, CaseState, NoticeKind
 from counterfeits.exceptions import PermissionRefused, TransitionRefused
 from counterfeits.models import Case, Notice
 from counterfeits.services import _locked, _run, reinstate_seller
+from counterfeits.uploads import check_uploads
+from outbox.services import enqueue
 
 from .choices import AppealOutcome
-from .models import Appeal
+from .models import Appeal, AppealEvidence
 
 
 @transaction.atomic
-def file_appeal(case_id: int, *, statement: str) -> Appeal:
+def file_appeal(case_id: int, *, statement: str, evidence: Sequence[UploadedFile] = ()) -> Appeal:
     """The seller's one appeal. Inside the window it opens review; after it, within six months
-    of the closure (DSA Art. 20), it is still accepted and reviewed alongside the referral."""
+    of the closure (DSA Art. 20), it is still accepted and reviewed alongside the referral.
+
+    Evidence files (e.g. an authorised distributor's invoices) are checked — size cap, type by
+    content — before anything changes, and stored under their SHA-256.
+    """
+    checked = check_uploads(evidence, field="evidence")
     case = _locked(case_id)
     if Appeal.objects.filter(case=case).exists():
         raise TransitionRefused(case, "file_appeal", "an appeal was already filed for this case")
@@ -37,6 +48,16 @@ def file_appeal(case_id: int, *, statement: str) -> Appeal:
         filed_at=now,
         late=case.appeal_deadline is not None and now > case.appeal_deadline,
     )
+    for upload in checked:
+        item = AppealEvidence(
+            appeal=appeal,
+            original_name=upload.original_name,
+            content_type=upload.content_type,
+            size=upload.size,
+            sha256=upload.sha256,
+        )
+        item.file.save(upload.sha256, upload.as_file(), save=False)
+        item.save()
     record_event(
         case,
         "file_appeal",
@@ -84,37 +105,35 @@ def decide_appeal(appeal_id: int, *, outcome: str, actor: AbstractBaseUser, reas
     record_event(case, name, from_state=before, actor=actor, reason=reason)
     _queue_outcome_notice(case, appeal)
     if case.state == CaseState.REFERRAL_PENDING:
-        from counterfeits.tasks import refer_case_task
-
-        refer_case_task.delay_on_commit(case.pk)
+        enqueue("counterfeits.tasks.refer_case_task", case.pk)
     return appeal
 
 
 def _queue_outcome_notice(case: Case, appeal: Appeal) -> None:
-    from counterfeits.tasks import send_notice_task
+    """Owe the seller the decision with its reasons, as text and HTML, sent on commit."""
+    from .links import appeal_url
 
-    if appeal.outcome == AppealOutcome.GRANTED:
-        body = (
-            f"Dear {case.seller.name},\n\nYour appeal on case #{case.pk} was granted: your "
-            f"account is reinstated.\n\nReasons: {appeal.decision_reason}\n"
-        )
-    else:
-        body = (
-            f"Dear {case.seller.name},\n\nYour appeal on case #{case.pk} was denied: the "
-            f"closure stands and the case is referred to the competent authorities.\n\n"
-            f"Reasons: {appeal.decision_reason}\n"
-        )
+    granted = appeal.outcome == AppealOutcome.GRANTED
+    context = {
+        "case": case,
+        "seller": case.seller,
+        "appeal": appeal,
+        "granted": granted,
+        "retracted": granted and case.referred_at is not None,
+        "link": appeal_url(case),
+    }
     notice, created = Notice.objects.get_or_create(
         case=case,
         kind=NoticeKind.APPEAL_OUTCOME,
         defaults={
             "recipient": case.seller.email,
             "subject": f"Decision on your appeal (case #{case.pk})",
-            "body": body,
+            "body": render_to_string("appeals/email/outcome.txt", context),
+            "html_body": render_to_string("appeals/email/outcome.html", context),
         },
     )
     if created:
-        send_notice_task.delay_on_commit(notice.pk)
+        enqueue("counterfeits.tasks.send_notice_task", notice.pk)
 
 
 # The case transitions that decide an appeal: the outcome each records, and the case states

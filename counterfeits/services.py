@@ -5,8 +5,7 @@ CaseEvent in the same transaction, and queues side effects on commit.
 """
 
 import logging
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -19,20 +18,24 @@ from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-expor
 
 from listings.choices import ListingStatus
 from listings.models import Listing
+from outbox.services import enqueue
 from sellers.choices import SellerStatus
 from sellers.models import Seller, SellerStatusChange
 
 from .audit import record_event
 from .choices import CaseState, NoticeKind, ReportReason, ReportStatus
 from .exceptions import TransitionRefused
+from .intake import (
+    EvidenceUpload,
+    attach_evidence,
+    check_evidence,
+    ensure_intake_open,
+    report_status_changed,
+)
 from .models import Brand, BrandMembership, Case, Notice, Report
 from .roles import is_analyst
 
 log = logging.getLogger(__name__)
-
-# Cases confirmed longer ago than this without a closure are re-queued by the sweep: the
-# close_account task was lost (broker outage, crash between commit and enqueue).
-STALE_AFTER = timedelta(minutes=5)
 
 
 def _locked(case_id: int) -> Case:
@@ -107,11 +110,13 @@ def open_case(*, report_ids: Iterable[int], actor: AbstractBaseUser, reason: str
         brand_id=first.brand_id,
         opened_by=actor,
         safety_risk=any(listing.product.safety_risk for listing in listings),
+        priority=priority_for_reports(reports),
     )
     case.listings.set(listings)
     Report.objects.filter(pk__in=ids).update(
         case=case, status=ReportStatus.CASE_OPENED, updated_at=timezone.now()
     )
+    report_status_changed(ids)
     record_event(case, "open", from_state="", actor=actor, reason=reason or "case opened")
     return case
 
@@ -130,12 +135,13 @@ def assign_case(case_id: int, *, assignee: AbstractBaseUser | None) -> Case:
 @transaction.atomic
 def confirm_case(case_id: int, *, actor: AbstractBaseUser, reason: str) -> Case:
     """Confirm that the seller sold fakes; the account closure runs on commit."""
-    from .tasks import close_account_task
-
     case = _locked(case_id)
     before = _run(case, "confirm", case.confirm, by=actor)
     record_event(case, "confirm", from_state=before, actor=actor, reason=reason)
-    close_account_task.delay_on_commit(case.pk)
+    enqueue("counterfeits.tasks.close_account_task", case.pk)
+    from sellers.rings import bump_priority_for_ring  # a ring with a closed counterfeiter first
+
+    bump_priority_for_ring(case)
     return case
 
 
@@ -148,6 +154,7 @@ def dismiss_case(case_id: int, *, actor: AbstractBaseUser, reason: str) -> Case:
     case.reports.update(
         status=ReportStatus.REJECTED, outcome_reason=reason, updated_at=timezone.now()
     )
+    report_status_changed(case.reports.values_list("pk", flat=True))
     return case
 
 
@@ -180,8 +187,6 @@ def close_account(case_id: int) -> Case | None:
 
     Idempotent: a case no longer ``confirmed`` is left as it is (returns None).
     """
-    from .tasks import send_notice_task
-
     case = _locked(case_id)
     if case.state != CaseState.CONFIRMED:
         return None
@@ -201,13 +206,19 @@ def close_account(case_id: int) -> Case | None:
         reason=f"account closed, {len(delisted)} listing(s) delisted",
     )
     case.reports.update(status=ReportStatus.ACTION_TAKEN, updated_at=timezone.now())
+    report_status_changed(case.reports.values_list("pk", flat=True))
     subject, body = statement_of_reasons(case, delisted)
     notice, _ = Notice.objects.get_or_create(
         case=case,
         kind=NoticeKind.STATEMENT_OF_REASONS,
-        defaults={"recipient": seller.email, "subject": subject, "body": body},
+        defaults={
+            "recipient": seller.email,
+            "subject": subject,
+            "body": body,
+            "html_body": statement_of_reasons_html(case, delisted),
+        },
     )
-    send_notice_task.delay_on_commit(notice.pk)
+    enqueue("counterfeits.tasks.send_notice_task", notice.pk)
     if case.safety_risk:
         # EU DSA Art. 18: a threat to life or safety is notified at once, not after the window.
         _refer_locked(case, reason="safety risk: referred on closure")
@@ -252,8 +263,8 @@ def sweep_deadlines(*, batch_size: int | None = None, max_batches: int = 1000) -
     """Expire due appeal windows and refer the cases; return how many cases were referred.
 
     Each batch claims due cases with ``SELECT … FOR UPDATE SKIP LOCKED`` so that two sweepers
-    never take the same case; each batch is one transaction. Also finishes work a lost task left:
-    cases stuck in ``referral_pending`` and confirmed cases whose closure never ran.
+    never take the same case; each batch is one transaction. Cases in ``referral_pending`` are
+    referred too, so a referral never waits on a task alone.
     """
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
     done = 0
@@ -286,21 +297,7 @@ def sweep_deadlines(*, batch_size: int | None = None, max_batches: int = 1000) -
                 done += 1
         if len(cases) < batch_size:
             break
-    requeue_stale_closures()
     return done
-
-
-def requeue_stale_closures() -> int:
-    """Re-queue closures whose task was lost; the task itself is idempotent."""
-    from .tasks import close_account_task
-
-    stale = Case.objects.filter(
-        state=CaseState.CONFIRMED, confirmed_at__lte=timezone.now() - STALE_AFTER
-    ).values_list("pk", flat=True)[:500]
-    ids = list(stale)
-    for case_id in ids:
-        close_account_task.delay(case_id)
-    return len(ids)
 
 
 def reinstate_seller(case: Case, *, reason: str) -> None:
@@ -327,6 +324,7 @@ def file_report(
     good_faith: bool,
     seller: Seller | None = None,
     listing_ids: Iterable[int] = (),
+    evidence: Sequence[EvidenceUpload] = (),
 ) -> Report:
     """File a brand owner's notice (EU DSA Art. 16) against one seller.
 
@@ -363,8 +361,13 @@ def file_report(
     if not good_faith:
         # DSA Art. 16(2)(d): the notice must state the notifier's good-faith belief.
         errors["good_faith"] = ["Confirm that you file this report in good faith."]
+    try:
+        checked_evidence = check_evidence(evidence)  # size cap, type by content; nothing stored
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    ensure_intake_open(brand)  # DSA Art. 23: IntakeSuspended while the brand is suspended
     report = Report.objects.create(
         brand=brand,
         reporter=reporter,
@@ -377,6 +380,8 @@ def file_report(
     )
     if listings:
         report.listings.set(listings)
+    attach_evidence(report, checked_evidence, uploaded_by=reporter)
+    report_status_changed([report.pk])  # the notifier's "received" e-mail, on commit
     return report
 
 
@@ -437,3 +442,22 @@ def run_transition(
         decide_case_appeal(case_id, name, actor=actor, reason=reason)
     else:
         raise ValueError(f"Unknown transition {name!r}.")
+
+
+# --- notifier quality and the seller's statement (portal) ----------------------------------
+
+
+def priority_for_reports(reports: Iterable[Report]) -> int:
+    """The queue priority a case opened from these reports gets: the best any of their brands
+    earned (trusted flagger 2, verified brand with >= 90% acceptance 1, else 0)."""
+    from .intake import brand_priority
+
+    brands = {report.brand_id: report for report in reports}
+    found = Brand.objects.filter(pk__in=brands)
+    return max((brand_priority(brand) for brand in found), default=0)
+
+
+def statement_of_reasons_html(case: Case, listings: list[Listing]) -> str:
+    """The HTML part of the DSA Art. 17 statement of reasons (the text part's twin)."""
+    context = {"case": case, "seller": case.seller, "listings": listings, "site": settings.SITE_URL}
+    return render_to_string("counterfeits/email/statement_of_reasons.html", context)

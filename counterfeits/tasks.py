@@ -4,17 +4,21 @@ from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
+from outbox.tasks import completes_outbox
+
 from . import services
 from .models import Notice
 
 
 @shared_task(acks_late=True)
+@completes_outbox
 def close_account_task(case_id: int) -> bool:
     """Close the seller's account for a confirmed case; a no-op if already done."""
     return services.close_account(case_id) is not None
 
 
 @shared_task(acks_late=True)
+@completes_outbox
 def refer_case_task(case_id: int) -> int:
     return len(services.refer_case(case_id))
 
@@ -26,6 +30,7 @@ def sweep_deadlines() -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=8)
+@completes_outbox
 def send_notice_task(notice_id: int) -> bool:
     """Send a notice e-mail once: the row is marked sent and a sent notice is skipped."""
     notice = Notice.objects.filter(pk=notice_id, sent_at__isnull=True).first()
@@ -34,6 +39,8 @@ def send_notice_task(notice_id: int) -> bool:
     message = EmailMultiAlternatives(
         subject=notice.subject, body=notice.body, to=[notice.recipient]
     )
+    if notice.html_body:
+        message.attach_alternative(notice.html_body, "text/html")
     message.send()
     Notice.objects.filter(pk=notice_id, sent_at__isnull=True).update(sent_at=timezone.now())
     return True

@@ -55,9 +55,11 @@ def test_confirmed_case_is_closed_then_referred_when_the_window_expires(
     seller.refresh_from_db()
     assert seller.status == SellerStatus.CLOSED
     assert not Listing.objects.filter(seller=seller, status=ListingStatus.ACTIVE).exists()
-    wait_for(lambda: len(mail.outbox) == 1, message="statement of reasons")
-    assert mail.outbox[0].to == [seller.email]
-    assert "STATEMENT OF REASONS" in mail.outbox[0].body
+    to_seller = wait_for(
+        lambda: [m for m in mail.outbox if m.to == [seller.email]], message="statement of reasons"
+    )
+    assert len(to_seller) == 1
+    assert "STATEMENT OF REASONS" in to_seller[0].body
 
     # when the window runs out, the sweep refers the case to the US and EU authorities
     case = Case.objects.get(pk=case.pk)
@@ -220,7 +222,7 @@ def test_redelivered_tasks_do_no_harm(live_worker, authorities, make_report, ana
     assert CaseEvent.objects.filter(case=case, transition="close_account").count() == 1
     assert CaseEvent.objects.filter(case=case, transition="refer").count() == 1
     assert Notice.objects.filter(case=case, kind=NoticeKind.STATEMENT_OF_REASONS).count() == 1
-    assert len(mail.outbox) == 1
+    assert len([m for m in mail.outbox if m.to == [case.seller.email]]) == 1
     assert sorted(Referral.objects.filter(case=case).values_list("authority__code", flat=True)) == [
         "EU-IPC3",
         "US-IPRC",

@@ -1,0 +1,119 @@
+"""Outbox services: enqueue in the transaction, publish on commit, relay what is still owed.
+
+Tasks that take an ``outbox_id`` keyword mark their message done when they finish (see
+:func:`outbox.tasks.completes_outbox`); until then the relay republishes it after its lease.
+Every task behind the outbox must be idempotent: a message may run more than once.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from .models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+def enqueue(task: str, *args: object) -> OutboxMessage:
+    """Owe ``task(*args)``: the row commits with the caller's transaction, then is published."""
+    message = OutboxMessage.objects.create(task=task, args=list(args))
+    transaction.on_commit(partial(publish, [message.pk]))
+    return message
+
+
+def _claim(ids: Iterable[int]) -> list[OutboxMessage]:
+    """Lease the given messages if nobody holds them; return the ones this caller got."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(ids), done_at__isnull=True)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        )
+        for row in rows:
+            row.leased_until = now + lease()
+            row.attempts += 1
+        OutboxMessage.objects.bulk_update(rows, ["leased_until", "attempts"])
+    return rows
+
+
+def _send(rows: list[OutboxMessage]) -> int:
+    sent = 0
+    for row in rows:
+        try:
+            current_app.send_task(row.task, args=row.args, kwargs={"outbox_id": row.pk})
+            sent += 1
+        except (OperationalError, OSError) as exc:
+            # The broker is down: release the lease so the next relay run tries again.
+            log.warning("outbox %s not published: %s", row.pk, exc)
+            OutboxMessage.objects.filter(pk=row.pk).update(
+                leased_until=None, last_error=str(exc)[:1000]
+            )
+    return sent
+
+
+def publish(ids: list[int]) -> int:
+    """Publish these messages now (called on commit); the relay covers any failure."""
+    return _send(_claim(ids))
+
+
+def relay(*, batch_size: int = 500, max_batches: int = 20) -> int:
+    """Publish every message that is owed and not leased (new, or its lease ran out)."""
+    published = 0
+    for _ in range(max_batches):
+        now = timezone.now()
+        ids = list(
+            OutboxMessage.objects.filter(done_at__isnull=True, available_at__lte=now)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+            .order_by("available_at", "id")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        published += _send(_claim(ids))
+        if len(ids) < batch_size:
+            break
+    return published
+
+
+def mark_done(outbox_id: int | None) -> None:
+    if outbox_id is not None:
+        OutboxMessage.objects.filter(pk=outbox_id, done_at__isnull=True).update(
+            done_at=timezone.now(), leased_until=None
+        )
+
+
+def extend_lease(outbox_id: int | None, seconds: float) -> None:
+    """A task that retries later keeps its message leased past the retry."""
+    if outbox_id is not None:
+        OutboxMessage.objects.filter(pk=outbox_id, done_at__isnull=True).update(
+            leased_until=timezone.now() + timedelta(seconds=seconds) + lease()
+        )
+
+
+def oldest_owed_age() -> timedelta | None:
+    """Age of the oldest message not yet done (for /healthz)."""
+    oldest = (
+        OutboxMessage.objects.filter(done_at__isnull=True)
+        .order_by("available_at", "id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return None if oldest is None else timezone.now() - oldest
+
+
+def purge_done(older_than: timedelta = timedelta(days=7)) -> int:
+    deleted, _ = OutboxMessage.objects.filter(done_at__lt=timezone.now() - older_than).delete()
+    return deleted

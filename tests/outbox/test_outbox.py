@@ -1,0 +1,106 @@
+"""The outbox: side effects survive a broker outage and a lost message."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from counterfeits import services
+from counterfeits.choices import CaseState, NoticeKind
+from counterfeits.models import Case, Notice
+from outbox import services as outbox
+from outbox.models import OutboxMessage
+from tests.factories import EvidenceFactory, ReportFactory, SaleFactory
+from tests.helpers import wait_for
+
+
+def ready_case(analyst) -> Case:
+    report = ReportFactory()
+    EvidenceFactory(report=report)
+    SaleFactory(listing=report.listings.first())
+    return services.open_case(report_ids=[report.pk], actor=analyst)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_confirm_writes_the_closure_to_the_outbox_in_its_transaction(analyst, monkeypatch):
+    case = ready_case(analyst)
+    # the broker is down when the transaction commits
+    monkeypatch.setattr(outbox, "publish", lambda ids: 0)
+
+    services.confirm_case(case.pk, actor=analyst, reason="fake")
+
+    message = OutboxMessage.objects.get(task="counterfeits.tasks.close_account_task")
+    assert message.args == [case.pk]
+    assert message.done_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_transition_owes_nothing(analyst):
+    case = ready_case(analyst)
+    services.dismiss_case(case.pk, actor=analyst, reason="not a fake")
+    owed = OutboxMessage.objects.count()
+
+    with pytest.raises(services.TransitionRefused):
+        services.confirm_case(case.pk, actor=analyst, reason="fake")
+
+    assert OutboxMessage.objects.count() == owed
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.celery_worker
+def test_relay_finishes_work_whose_message_never_reached_the_broker(
+    analyst, live_worker, monkeypatch
+):
+    case = ready_case(analyst)
+    with monkeypatch.context() as m:
+        m.setattr(outbox, "publish", lambda ids: 0)  # crash between commit and enqueue
+        services.confirm_case(case.pk, actor=analyst, reason="fake")
+    assert Case.objects.get(pk=case.pk).state == CaseState.CONFIRMED
+
+    assert outbox.relay() >= 1
+
+    wait_for(lambda: Case.objects.get(pk=case.pk).state == CaseState.ACCOUNT_CLOSED)
+    wait_for(lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists())
+    statement = Notice.objects.get(case=case, kind=NoticeKind.STATEMENT_OF_REASONS)
+    assert statement.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_leased_message_is_published_again_only_after_its_lease(analyst, monkeypatch):
+    sent: list[int] = []
+    monkeypatch.setattr(
+        "outbox.services.current_app.send_task",
+        lambda name, args, kwargs: sent.append(kwargs["outbox_id"]),
+    )
+    with transaction.atomic():
+        message = outbox.enqueue("counterfeits.tasks.refer_case_task", 1)
+    assert sent == [message.pk]  # published on commit
+
+    assert outbox.relay() == 0  # leased: a worker has it
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        leased_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert outbox.relay() == 1  # the worker died with it: published again
+    assert sent == [message.pk, message.pk]
+
+    outbox.mark_done(message.pk)
+    OutboxMessage.objects.filter(pk=message.pk).update(leased_until=None)
+    assert outbox.relay() == 0
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_broker_and_overdue_work(client, analyst):
+    case = ready_case(analyst)
+    Case.objects.filter(pk=case.pk).update(
+        state=CaseState.ACCOUNT_CLOSED, appeal_deadline=timezone.now() - timedelta(hours=1)
+    )
+
+    response = client.get("/healthz")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["database"] == "ok"
+    assert body["broker"] == "ok"
+    assert body["status"] == "degraded"
+    assert body["oldest_unswept_deadline_seconds"] >= 3600
