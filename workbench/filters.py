@@ -35,7 +35,9 @@ class CaseQueueFilterSet(CaseFilterSet):
     """
 
     q = django_filters.CharFilter(method="search", label="Search")
-    assignee = django_filters.ModelChoiceFilter(queryset=case_workers, label="Assignee")
+    assignee = django_filters.ModelChoiceFilter(
+        queryset=case_workers, label="Assignee", empty_label="Anyone"
+    )
     mine = django_filters.BooleanFilter(
         method="only_mine", label="Mine", widget=forms.CheckboxInput
     )
@@ -46,6 +48,7 @@ class CaseQueueFilterSet(CaseFilterSet):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.filters["seller"].extra["widget"] = forms.HiddenInput
+        self.filters["brand"].extra["empty_label"] = "All brands"
         self.filters["state"].extra["required"] = False
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

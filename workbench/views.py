@@ -15,7 +15,6 @@ from django.contrib.auth.views import LoginView
 from django.db.models import (
     Count,
     DateTimeField,
-    Exists,
     IntegerField,
     Min,
     OuterRef,
@@ -53,7 +52,7 @@ from listings.models import Listing, Sale
 from referrals.choices import ReferralStatus
 from referrals.models import AccessLogEntry, Authority, DeliveryAttempt, Referral
 from referrals.services import retry_failed_delivery
-from sellers.models import Seller, SellerIdentifier, SellerStatusChange
+from sellers.models import Seller, SellerStatusChange
 
 from . import lockout
 from .access import analyst_required, is_htmx
@@ -581,8 +580,9 @@ def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_GET
 @analyst_required
 def seller_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A seller's contact card, listings (with units sold), cases, status history, linked
-    accounts (other sellers sharing an identifier)."""
+    """A seller's contact card, listings (with units sold), cases and account status history.
+
+    Linked accounts come from the sellers app's network panel, loaded into the page by htmx."""
     seller = get_object_or_404(Seller, pk=pk)
     units = (
         Sale.objects.filter(listing=OuterRef("pk"))
@@ -601,21 +601,6 @@ def seller_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Case.objects.filter(seller=seller).select_related("brand", "assignee").order_by("-id")[:200]
     )
     history = list(SellerStatusChange.objects.filter(seller=seller).order_by("at", "id"))
-    same_identifier = SellerIdentifier.objects.filter(
-        seller=seller, kind=OuterRef("kind"), value=OuterRef("value")
-    )
-    shared = list(
-        SellerIdentifier.objects.filter(Exists(same_identifier))
-        .exclude(seller=seller)
-        .select_related("seller")
-        .order_by("seller_id", "kind")[:100]
-    )
-    linked_accounts: dict[int, dict] = {}
-    for identifier in shared:
-        entry = linked_accounts.setdefault(
-            identifier.seller_id, {"seller": identifier.seller, "kinds": []}
-        )
-        entry["kinds"].append(identifier.get_kind_display())
     return render(
         request,
         "workbench/seller_detail.html",
@@ -625,7 +610,6 @@ def seller_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "listings": listings,
             "cases": cases,
             "history": history,
-            "linked_accounts": list(linked_accounts.values()),
         },
     )
 

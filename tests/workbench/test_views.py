@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from appeals.choices import AppealOutcome
 from appeals.models import Appeal
+from counterfeits.audit import record_event
 from counterfeits.choices import CaseState
 from counterfeits.models import Case, CaseEvent, Evidence
 from referrals.choices import ReferralStatus
 from referrals.models import Referral
-from sellers.choices import IdentifierKind
-from sellers.models import SellerIdentifier, SellerStatusChange
+from sellers.models import SellerStatusChange
 from tests.factories import (
     PASSWORD,
     AuthorityFactory,
@@ -30,6 +30,7 @@ from tests.factories import (
     SaleFactory,
     SellerFactory,
     UserFactory,
+    confirmable_case,
     force_state,
 )
 from tests.workbench.builders import (
@@ -153,8 +154,6 @@ def build_case_history(n, analyst):
     """A case with n events (a long timeline) and n referrals to n authorities."""
     case = listed_case()
     for i in range(n - 1):
-        from counterfeits.audit import record_event
-
         record_event(case, "open", from_state="", actor=analyst, reason=f"note {i}")
         referral_for(case, AuthorityFactory(code=f"A-{i}"))
     return reverse("workbench:case", args=[case.pk])
@@ -162,18 +161,13 @@ def build_case_history(n, analyst):
 
 def build_seller_page(n, analyst):
     seller = SellerFactory()
-    for i in range(n):
+    for _ in range(n):
         listing = ListingFactory(seller=seller)
         SaleFactory(listing=listing)
         CaseFactory(seller=seller, assignee=analyst)
         SellerStatusChange.objects.create(
             seller=seller, from_status="active", to_status="closed", at=timezone.now()
         )
-        twin = SellerFactory()
-        for who in (seller, twin):
-            SellerIdentifier.objects.create(
-                seller=who, kind=IdentifierKind.PHONE, value=f"+1555000{i:04d}"
-            )
     return reverse("workbench:seller", args=[seller.pk])
 
 
@@ -395,8 +389,6 @@ def test_assign_ignores_a_next_url_on_another_site(analyst_client):
 
 
 def test_confirming_through_the_ui_runs_the_service_and_records_the_reason(analyst_client, analyst):
-    from tests.factories import confirmable_case
-
     case = confirmable_case()
     url = reverse("workbench:case-transition", args=[case.pk, "confirm"])
 
@@ -448,8 +440,6 @@ def test_a_transition_not_allowed_in_this_state_is_refused_with_409(analyst_clie
 
 
 def test_a_transition_needs_a_reason_and_the_confirmation_tick(analyst_client):
-    from tests.factories import confirmable_case
-
     case = confirmable_case()
     url = reverse("workbench:case-transition", args=[case.pk, "confirm"])
 
@@ -461,8 +451,6 @@ def test_a_transition_needs_a_reason_and_the_confirmation_tick(analyst_client):
 
 
 def test_htmx_transition_success_redirects_the_browser_to_the_case(analyst_client):
-    from tests.factories import confirmable_case
-
     case = confirmable_case()
     response = analyst_client.post(
         reverse("workbench:case-transition", args=[case.pk, "dismiss"]),
@@ -481,8 +469,6 @@ def test_an_unknown_transition_is_404(analyst_client):
 
 
 def test_the_case_page_shows_only_the_transitions_allowed_now(analyst_client):
-    from tests.factories import confirmable_case
-
     case = confirmable_case()
     content = analyst_client.get(reverse("workbench:case", args=[case.pk])).content.decode()
     assert 'data-action="confirm"' in content
@@ -587,8 +573,6 @@ def test_script_in_an_appeal_statement_is_shown_as_text(analyst_client, analyst)
 def test_script_in_seller_fields_and_reasons_is_escaped_everywhere(analyst_client, analyst):
     seller = SellerFactory(name=SCRIPT, company_name=SCRIPT)
     case = listed_case(seller=seller)
-    from counterfeits.audit import record_event
-
     record_event(case, "open", from_state="", actor=analyst, reason=SCRIPT)
     for url in (
         reverse("workbench:queue"),
