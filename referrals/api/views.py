@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -45,6 +46,20 @@ from .serializers import (
 MAX_ID = 2**63 - 1
 
 Error = inline_serializer("Error", fields={"detail": serializers.CharField()})
+REFERRAL_ID = OpenApiParameter(
+    "id",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    description="The referral's id (the same as referral_id in its packet).",
+)
+FIELD_ERRORS = OpenApiResponse(
+    {
+        "type": "object",
+        "description": "Each invalid field or filter, with what is wrong with it.",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
+    description="A malformed filter or field; the body names each one.",
+)
 ERRORS = {
     401: OpenApiResponse(Error, description="No token, or an invalid, expired or revoked one."),
     403: OpenApiResponse(Error, description="The caller is neither an authority nor an analyst."),
@@ -111,13 +126,14 @@ def record_access(request: Request, action_name: str, referral: Referral | None)
         description="Your referrals, oldest first, cursor-paginated: follow `next` until it is "
         "null, and keep the last `next` to resume later. Retracted referrals stay listed with "
         "status `retracted`.",
-        responses={200: ReferralSummarySerializer(many=True), 400: Error, **ERRORS},
+        responses={200: ReferralSummarySerializer(many=True), 400: FIELD_ERRORS, **ERRORS},
         tags=["authority"],
     ),
     retrieve=extend_schema(
         summary="Read one referral with its packet",
         description="The referral with its packet, digest and signature. Each read is written "
         "to the access log.",
+        parameters=[REFERRAL_ID],
         responses={200: ReferralDetailSerializer, **ERRORS},
         tags=["authority"],
     ),
@@ -149,7 +165,7 @@ class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self) -> Referral:
         raw = self.kwargs.get("pk")
-        if raw is None or not str(raw).isdigit() or int(raw) > MAX_ID:
+        if raw is None or not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ID:
             raise Http404
         return super().get_object()
 
@@ -181,6 +197,8 @@ class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The packet's exact signed bytes",
+        operation_id="referrals_packet_json",
+        parameters=[REFERRAL_ID],
         description="The canonical JSON (sorted keys, no white space, UTF-8) exactly as signed. "
         "Hash these bytes with SHA-256 and compare with `sha256`; verify `signature` over the "
         "raw digest with the key named by `key_id`. Headers repeat the digest, signature and "
@@ -205,6 +223,8 @@ class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The packet as a printable PDF",
+        operation_id="referrals_packet_pdf",
+        parameters=[REFERRAL_ID],
         description="Seller, company, contact, products, evidence with digests and timeline; "
         "the packet's SHA-256 and key id on every page; a retraction note if it was withdrawn. "
         "Each download is written to the access log.",
@@ -231,6 +251,8 @@ class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Acknowledge a referral with your reference",
+        operation_id="referrals_acknowledge",
+        parameters=[REFERRAL_ID],
         description="Records that you received the referral, under your own reference. "
         "Idempotent: repeating it with the same reference returns the referral unchanged; a "
         "different reference after acknowledging is refused with 409. Written to the access "
@@ -238,12 +260,7 @@ class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
         request=AcknowledgeSerializer,
         responses={
             200: ReferralDetailSerializer,
-            400: OpenApiResponse(
-                inline_serializer(
-                    "AcknowledgeError", fields={"authority_reference": serializers.ListField()}
-                ),
-                description="authority_reference missing, blank or longer than 200.",
-            ),
+            400: FIELD_ERRORS,
             409: OpenApiResponse(Error, description="Already acknowledged with another ref."),
             **ERRORS,
         },
