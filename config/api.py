@@ -7,7 +7,8 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from counterfeits.exceptions import TransitionRefused
+from counterfeits.exceptions import PermissionRefused, TransitionRefused
+from counterfeits.intake import IntakeSuspended
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -18,6 +19,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 "code": "transition_not_allowed",
                 "transition": exc.transition,
                 "state": exc.state,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, PermissionRefused):
+        return Response(
+            {"detail": str(exc), "code": "permission_refused"}, status=status.HTTP_403_FORBIDDEN
+        )
+    if isinstance(exc, IntakeSuspended):
+        # DSA Art. 23: the brand's intake is suspended; say why and until when.
+        return Response(
+            {
+                "detail": exc.message,
+                "code": "intake_suspended",
+                "suspended_until": exc.until.isoformat() if exc.until else None,
             },
             status=status.HTTP_409_CONFLICT,
         )

@@ -68,10 +68,11 @@ def _run(case: Case, name: str, method: Callable[..., object], **kwargs: object)
     return before
 
 
-def allowed_transitions(case: Case) -> list[str]:
+def allowed_transitions(case: Case, user: AbstractBaseUser | None = None) -> list[str]:
     """Names of the transitions possible now (conditions checked), for the API and the UI.
 
-    Appeal transitions also depend on the appeal: filing needs none yet, deciding a pending one.
+    Appeal transitions also depend on the appeal: filing needs none yet, deciding a pending one;
+    and, given ``user``, on who asks: the analyst who confirmed a case may not decide its appeal.
     """
     from appeals.models import Appeal
 
@@ -83,6 +84,8 @@ def allowed_transitions(case: Case) -> list[str]:
             continue
         decides = ("grant_appeal", "deny_appeal", "reinstate_after_referral")
         if name in decides and appeal != "pending":
+            continue
+        if name in decides and user is not None and case.confirmed_by_id == user.pk:
             continue
         result.append(name)
     return result
@@ -182,7 +185,9 @@ def statement_of_reasons(case: Case, listings: list[Listing]) -> tuple[str, str]
 
 
 @transaction.atomic
-def close_account(case_id: int) -> Case | None:
+def close_account(
+    case_id: int, *, actor: AbstractBaseUser | None = None, reason: str = ""
+) -> Case | None:
     """Close the seller, delist every active listing, and owe the seller a statement of reasons.
 
     Idempotent: a case no longer ``confirmed`` is left as it is (returns None).
@@ -202,8 +207,8 @@ def close_account(case_id: int) -> Case | None:
         case,
         "close_account",
         from_state=before,
-        actor=None,
-        reason=f"account closed, {len(delisted)} listing(s) delisted",
+        actor=actor,
+        reason=reason or f"account closed, {len(delisted)} listing(s) delisted",
     )
     case.reports.update(status=ReportStatus.ACTION_TAKEN, updated_at=timezone.now())
     report_status_changed(case.reports.values_list("pk", flat=True))
@@ -225,13 +230,13 @@ def close_account(case_id: int) -> Case | None:
     return case
 
 
-def _refer_locked(case: Case, *, reason: str) -> list:
+def _refer_locked(case: Case, *, reason: str, actor: AbstractBaseUser | None = None) -> list:
     from referrals.services import create_referrals, queue_dispatch
 
     before = _run(case, "refer", case.refer)
     referrals = create_referrals(case)
     authorities = ", ".join(r.authority.code for r in referrals) or "no authority matched"
-    record_event(case, "refer", from_state=before, actor=None, reason=f"{reason} ({authorities})")
+    record_event(case, "refer", from_state=before, actor=actor, reason=f"{reason} ({authorities})")
     queue_dispatch(referrals)
     return referrals
 
@@ -395,12 +400,12 @@ def refusal(case_id: int, name: str) -> TransitionRefused:
 
 
 @transaction.atomic
-def refer_case_now(case_id: int, *, reason: str) -> list:
+def refer_case_now(case_id: int, *, reason: str, actor: AbstractBaseUser | None = None) -> list:
     """An analyst's ``refer``: as ``refer_case``, but refused when the case may not be referred."""
     case = _locked(case_id)
     if not can_proceed(case.refer):
         raise TransitionRefused(case, "refer", _why_refused(case, "refer"))
-    return _refer_locked(case, reason=reason)
+    return _refer_locked(case, reason=reason, actor=actor)
 
 
 # Transitions a person decides: their reason goes on the timeline and must not be blank.
@@ -428,13 +433,13 @@ def run_transition(
         dismiss_case(case_id, actor=actor, reason=reason)
     elif name == "close_account":
         # Normally the task queued by confirm does this; run by hand it is the same service.
-        if close_account(case_id) is None:
+        if close_account(case_id, actor=actor, reason=reason) is None:
             raise refusal(case_id, name)
     elif name == "expire_appeal_window":
         if expire_appeal_window(case_id) is None:
             raise refusal(case_id, name)
     elif name == "refer":
-        refer_case_now(case_id, reason=reason)
+        refer_case_now(case_id, reason=reason, actor=actor)
     elif name == "file_appeal":
         # An analyst files on the seller's behalf (a complaint that came by mail or phone).
         file_appeal(case_id, statement=statement)

@@ -274,7 +274,8 @@ class CaseDetailSerializer(CaseSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(TRANSITIONS)))
     def get_allowed_transitions(self, obj: Case) -> list[str]:
-        return allowed_transitions(obj)
+        request = self.context.get("request")
+        return allowed_transitions(obj, getattr(request, "user", None))
 
     def get_units_sold(self, obj: Case) -> int:
         return sum(listing.units_sold for listing in obj.listings.all())

@@ -117,7 +117,7 @@ def test_a_report_already_in_a_case_cannot_open_another(client_for, analyst):
     assert CaseEvent.objects.count() == events
 
 
-def test_the_case_detail_shows_what_an_analyst_decides_on(client_for, analyst):
+def test_the_case_detail_shows_what_an_analyst_decides_on(client_for, analyst, reviewer):
     # Given a closed account with report evidence, an appeal and a reviewer's decision pending
     case = case_in(CaseState.APPEAL_REVIEW, confirmed_by=analyst, appeal=True)
     report = ReportFactory(brand=case.brand, seller=case.seller, case=case)
@@ -137,7 +137,10 @@ def test_the_case_detail_shows_what_an_analyst_decides_on(client_for, analyst):
     assert data["appeal"]["id"] == Appeal.objects.get(case=case).pk
     assert data["referrals"] == []
     assert data["confirmed_by"] == analyst.username
-    assert sorted(data["allowed_transitions"]) == ["deny_appeal", "grant_appeal"]
+    # the analyst who confirmed it may not decide its appeal; a reviewer may
+    assert data["allowed_transitions"] == []
+    other = client_for(reviewer).get(f"/api/v1/cases/{case.pk}/").json()
+    assert sorted(other["allowed_transitions"]) == ["deny_appeal", "grant_appeal"]
 
 
 def test_a_missing_case_is_404(client_for, analyst):
