@@ -30,7 +30,7 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help venv install run migrate test lint fmt clean
+.PHONY: help venv install run migrate test lint fmt clean bench
 
 help:
 	@echo "make install  create $(VENV) (Python >= 3.12) and install requirements-dev.txt"
@@ -39,6 +39,7 @@ help:
 	@echo "make lint     ruff check + ruff format --check"
 	@echo "make fmt      ruff check --fix + ruff format"
 	@echo "make migrate  apply migrations to DATABASE_URL (default: SQLite under $(VAR_DIR)/)"
+	@echo "make bench    measure against raw baselines (SCALE=small: under 2 min); see docs/performance.md"
 	@echo "make clean    remove caches and collected static files (keeps $(VAR_DIR)/ data and $(VENV))"
 
 venv install: $(VENV_STAMP) $(NPM_STAMP)
@@ -87,6 +88,12 @@ test: install lint
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# Not part of `make test`: it creates and drops its own PostgreSQL database (BENCH_DATABASE_URL,
+# default touchstone_bench), prints the table and writes $(VAR_DIR)/bench/results.json.
+SCALE ?= default
+bench: install
+	$(PY) -m bench.run --scale $(SCALE)
 
 # Caches and build output only: the database, broker queue, media and signing key are data.
 clean:
