@@ -197,9 +197,7 @@ def test_after_the_retry_cap_the_referral_is_failed_and_an_analyst_retry_deliver
     assert retry_failed_delivery(referral.pk) is False
 
 
-def test_retraction_is_pushed_to_the_webhook(
-    live_worker, receiver, push_authority, make_referral
-):
+def test_retraction_is_pushed_to_the_webhook(live_worker, receiver, push_authority, make_referral):
     # Given a referral delivered to a webhook
     state, _ = receiver
     referral = make_referral("US")
