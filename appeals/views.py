@@ -2,8 +2,9 @@
 
 No password: the signed, expiring link in the closure e-mail is the credential. A link that was
 altered is a 404, one that expired a 410; neither says anything about the case. Pages carry
-``Referrer-Policy: no-referrer`` and ``no-store`` so the link does not leak to other sites or
-stay in shared caches.
+``Referrer-Policy: same-origin`` and ``no-store`` so the link does not leak to other sites or
+stay in shared caches. (``no-referrer`` would make browsers send ``Origin: null`` with the
+form, which the CSRF check rightly refuses.)
 """
 
 from django.conf import settings
@@ -30,7 +31,7 @@ APPEALABLE = (CaseState.ACCOUNT_CLOSED, CaseState.REFERRAL_PENDING, CaseState.RE
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

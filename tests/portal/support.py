@@ -22,7 +22,9 @@ PNG_BYTES = bytes.fromhex(
 )
 
 
-@pytest.fixture(scope="session")
+# Module scope: the portal and appeal conftests each import this fixture, and two session-wide
+# Playwright instances cannot run at once in one thread.
+@pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import sync_playwright
 
