@@ -20,6 +20,7 @@ from counterfeits.services import open_case, run_transition
 from listings.models import Listing
 from referrals.models import Referral
 
+from .idempotency import idempotent
 from .permissions import IsAnalyst, IsAnalystOrBrandOwner
 from .serializers import (
     CaseDetailSerializer,
@@ -67,6 +68,7 @@ class ReportViewSet(
         request=ReportCreateSerializer,
         responses={201: ReportSerializer, 400: REFUSED[400], 403: REFUSED[403]},
     )
+    @idempotent
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         body = ReportCreateSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
