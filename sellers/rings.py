@@ -175,8 +175,24 @@ def _write_groups(uf: _UnionFind, sellers: Iterable[int] | None) -> int:
             for pk, group in Seller.objects.filter(pk__in=chunk).values_list("pk", "link_group"):
                 if wanted(pk) != group:
                     changed.append(Seller(pk=pk, link_group=wanted(pk)))
-    Seller.objects.bulk_update(changed, ["link_group"], batch_size=BATCH)
+    _store_groups(changed)
     return len(changed)
+
+
+def _store_groups(changed: list[Seller]) -> None:
+    if connection.vendor != "postgresql":
+        Seller.objects.bulk_update(changed, ["link_group"], batch_size=BATCH)
+        return
+    # One UPDATE … FROM unnest per 20 000 rows: bulk_update's CASE per row is far slower.
+    table = connection.ops.quote_name(Seller._meta.db_table)
+    sql = (
+        f"UPDATE {table} AS s SET link_group = v.g "  # noqa: S608 - the model's own table
+        "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, g) WHERE s.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(changed), 10 * BATCH):
+            part = changed[start : start + 10 * BATCH]
+            cursor.execute(sql, [[s.pk for s in part], [s.link_group for s in part]])
 
 
 def regroup(seller_ids: Iterable[int]) -> int:
