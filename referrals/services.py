@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from counterfeits.models import Case
+from outbox.services import enqueue
 
 from .authentication import hash_token
 from .choices import AccessAction, AttemptKind, AttemptOutcome, ReferralStatus
@@ -133,10 +134,9 @@ def create_referrals(case: Case) -> list[Referral]:
 
 
 def queue_dispatch(referrals: list[Referral]) -> None:
-    from .tasks import deliver_referral
-
+    """Owe one delivery per referral, in the caller's transaction (outbox: never lost)."""
     for referral in referrals:
-        deliver_referral.delay_on_commit(referral.pk)
+        enqueue("referrals.tasks.deliver_referral", referral.pk)
 
 
 # --- delivery ------------------------------------------------------------------------------
@@ -257,9 +257,7 @@ def retry_failed_delivery(referral_id: int) -> bool:
             status=ReferralStatus.PENDING
         )
         if moved:
-            from .tasks import deliver_referral
-
-            deliver_referral.delay_on_commit(referral_id)
+            enqueue("referrals.tasks.deliver_referral", referral_id)
     return bool(moved)
 
 
@@ -291,9 +289,7 @@ def acknowledge_referral(referral_id: int, *, authority_reference: str) -> Refer
 
 
 def retract_referrals(case: Case, *, reason: str) -> list[Referral]:
-    """Retract every referral of a reinstated case; retractions are pushed on commit."""
-    from .tasks import deliver_retraction
-
+    """Retract every referral of a reinstated case; retractions are owed in this transaction."""
     now = timezone.now()
     referrals = list(
         Referral.objects.select_for_update()
@@ -305,7 +301,7 @@ def retract_referrals(case: Case, *, reason: str) -> list[Referral]:
         referral.retracted_at = now
         referral.retraction_reason = reason
         referral.save(update_fields=["status", "retracted_at", "retraction_reason"])
-        deliver_retraction.delay_on_commit(referral.pk)
+        enqueue("referrals.tasks.deliver_retraction", referral.pk)
     return referrals
 
 

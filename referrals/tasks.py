@@ -1,7 +1,14 @@
-"""Delivery tasks: thin, take ids, idempotent, retry only what is transient."""
+"""Delivery tasks: thin, take ids, idempotent, retry only what is transient.
+
+They are owed through the outbox (``referrals.services`` enqueues them in the transaction that
+made the referral or retraction); finishing, or giving up, marks the outbox message done, and a
+scheduled retry keeps it leased until after the retry.
+"""
 
 from celery import shared_task
 from django.conf import settings
+
+from outbox.tasks import completes_outbox
 
 from .choices import AttemptKind, AttemptOutcome, ReferralStatus
 from .models import Referral
@@ -15,6 +22,7 @@ def _backoff(retries: int) -> float:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
+@completes_outbox
 def deliver_referral(self, referral_id: int) -> str:
     """Deliver one referral: pull authorities get it made available, push ones get a POST."""
     referral = Referral.objects.select_related("authority").filter(pk=referral_id).first()
@@ -36,6 +44,7 @@ def deliver_referral(self, referral_id: int) -> str:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
+@completes_outbox
 def deliver_retraction(self, referral_id: int) -> str:
     """Push a retraction to an authority's webhook; pull authorities read the status."""
     referral = Referral.objects.select_related("authority").filter(pk=referral_id).first()

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from outbox.models import OutboxMessage
 from referrals.choices import AttemptKind, AttemptOutcome, ReferralStatus
 from referrals.models import DeliveryAttempt, Referral
 from referrals.services import retract_referrals, retry_failed_delivery
@@ -91,6 +92,13 @@ def push_authority(authorities, receiver, settings):
     return authority
 
 
+def delivery_owed(referral_id: int) -> bool:
+    """Whether the outbox still owes a delivery of this referral (the task has not finished)."""
+    return OutboxMessage.objects.filter(
+        task="referrals.tasks.deliver_referral", args=[referral_id], done_at__isnull=True
+    ).exists()
+
+
 def status_of(referral_id: int) -> str:
     return Referral.objects.values_list("status", flat=True).get(pk=referral_id)
 
@@ -147,6 +155,8 @@ def test_flaky_endpoint_gets_the_packet_exactly_once_after_backoff(
     assert (recorded[2] - recorded[1]).total_seconds() >= 2 * BACKOFF
     delivered = Referral.objects.get(pk=referral.pk)
     assert delivered.delivered_at is not None
+    # and the outbox no longer owes the delivery
+    wait_for(lambda: not delivery_owed(referral.pk), message="outbox message done")
 
 
 def test_a_4xx_is_not_retried_and_parks_the_referral_as_failed(
@@ -183,6 +193,8 @@ def test_after_the_retry_cap_the_referral_is_failed_and_an_analyst_retry_deliver
     assert len(state.requests) == 3
     assert DeliveryAttempt.objects.filter(referral=referral).count() == 3
     assert not state.stored
+    # and the outbox does not keep republishing a delivery that was given up
+    wait_for(lambda: not delivery_owed(referral.pk), message="outbox message done")
 
     # When an analyst retries it once the endpoint is fixed
     assert retry_failed_delivery(referral.pk) is True
