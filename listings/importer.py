@@ -8,9 +8,10 @@ How it works, and why:
 
 - Every row is validated field by field before anything is written; a bad row is reported with
   its line number and skipped, and the import goes on.
-- Rows are written in batches (``batch_size`` lines, one transaction each) with
-  ``bulk_create(update_conflicts=True)``: one ``INSERT … ON CONFLICT (external_id) DO UPDATE``
-  per kind and batch, on PostgreSQL and SQLite alike.
+- Rows are written in batches (``batch_size`` lines, one transaction each): one
+  ``INSERT … ON CONFLICT (external_id) DO UPDATE`` per kind and batch. On PostgreSQL the batch is
+  first COPY'd into a temporary table (``INSERT … SELECT``); elsewhere (SQLite) it goes through
+  ``bulk_create(update_conflicts=True)``. Same rows either way; see docs/performance.md.
 - Inside a batch sellers and products are written before the listings that name them, and
   listings before their sales, so a file in that order (or with a row and its references in the
   same batch) resolves. A reference to something neither in Touchstone nor earlier in the file
