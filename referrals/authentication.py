@@ -61,6 +61,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        authority = token.client.authority
+        if authority is not None and not authority.active:
+            # A deactivated authority keeps its tokens on file but can no longer use them.
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         user = token.client.user
         if user is not None:
             if not user.is_active:

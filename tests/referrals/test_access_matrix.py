@@ -139,3 +139,19 @@ def test_analyst_reads_every_referral_but_may_not_acknowledge(api_client, analys
     entry = AccessLogEntry.objects.get(referral=eu)
     assert entry.user == analyst
     assert entry.client is None
+
+
+def test_tokens_of_a_deactivated_authority_stop_working(bearer, us_token, make_referral):
+    # Given a referral and a working token of its authority
+    referral = make_referral("US", name="Wanda Counterfeit-Seller")
+    client = bearer(us_token[1])
+    assert client.get(f"/api/v1/referrals/{referral.pk}/").status_code == 200
+
+    # When the authority is deactivated
+    referral.authority.active = False
+    referral.authority.save(update_fields=["active"])
+
+    # Then its token is refused, with no data
+    response = client.get(f"/api/v1/referrals/{referral.pk}/")
+    assert response.status_code == 401
+    assert b"Wanda" not in response.content
