@@ -13,15 +13,20 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect, sync_playwright
 
-from config.celery import app as celery_app
 from counterfeits.audit import record_event
 from counterfeits.choices import CaseState
 from counterfeits.models import Case, CaseEvent
 from referrals.services import ensure_default_authorities
 from tests.factories import PASSWORD, ReportFactory, SellerFactory, confirmable_case
+from tests.helpers import wait_for
 from tests.workbench.builders import appealed_case, listed_case
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# A real Celery worker runs what the services queue (closure, referral, delivery), as in production.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.celery_worker,
+    pytest.mark.django_db(transaction=True),
+]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,17 +40,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 SCRIPT = '<script>alert("xss")</script>'
-
-
-@pytest.fixture
-def eager_tasks(settings):
-    """Run Celery tasks in the server thread right after commit: the closure after `confirm`
-    and the referral after `deny` happen within the request, as a worker would do them."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    was = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = was
 
 
 @pytest.fixture
@@ -88,7 +82,7 @@ def sign_out(page: Page) -> None:
 
 
 def test_analyst_confirms_a_case_and_reviewer_denies_the_appeal(
-    live_server, browser_page, eager_tasks, analyst, reviewer
+    live_server, browser_page, live_worker, analyst, reviewer
 ):
     page, base = browser_page, live_server.url
     ensure_default_authorities()
@@ -132,7 +126,7 @@ def test_analyst_confirms_a_case_and_reviewer_denies_the_appeal(
     shot(page, "05-confirm-form")
     page.click("[data-submit=confirm]")
 
-    # The state and the timeline change (the closure ran right after the commit).
+    # The state and the timeline change; the worker then closes the account.
     expect(page.locator("#case-state")).to_have_text(re.compile("Confirmed|Account closed"))
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("counterfeit serial numbers, 3 units sold")
@@ -140,6 +134,15 @@ def test_analyst_confirms_a_case_and_reviewer_denies_the_appeal(
     expect(page.locator("#chain-status")).to_contain_text("chain verified")
     shot(page, "06-case-confirmed")
     assert Case.objects.get(pk=target.pk).confirmed_by_id == analyst.pk
+    wait_for(
+        lambda: Case.objects.get(pk=target.pk).state == CaseState.ACCOUNT_CLOSED,
+        message="the worker to close the account",
+    )
+    page.reload()
+    expect(page.locator("#case-state")).to_have_text("Account closed")
+    expect(timeline.locator("li[data-transition=close_account]")).to_have_count(1)
+    expect(page.locator("#chain-status")).to_contain_text("chain verified")
+    shot(page, "06b-case-account-closed")
 
     # The same analyst opens the appeal on the case they confirmed: no decision button.
     page.goto(f"{base}/appeals/")
@@ -173,7 +176,15 @@ def test_analyst_confirms_a_case_and_reviewer_denies_the_appeal(
     }
     assert CaseEvent.objects.filter(case_id=appeal.case_id, transition="deny_appeal").exists()
 
+    wait_for(
+        lambda: Case.objects.get(pk=appeal.case_id).state == CaseState.REFERRED,
+        message="the worker to build and sign the referral packets",
+    )
     page.goto(f"{base}/cases/{appeal.case_id}/")
+    expect(page.locator("#case-state")).to_have_text("Referred")
+    expect(page.locator("#timeline li[data-transition=refer]")).to_have_count(1)
+    expect(page.locator("#referrals-title")).to_be_visible()
+    expect(page.get_by_role("link", name="US-IPRC")).to_be_visible()
     shot(page, "11-case-referred")
     page.goto(f"{base}/referrals/")
     expect(page.locator("#authority-summary")).to_contain_text("US-IPRC")
