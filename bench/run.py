@@ -218,8 +218,9 @@ def queue_latency(address: str, people: dict, samples: int) -> tuple[float, floa
     from bench.load import run_load
 
     headers = {"Cookie": f"sessionid={people['session']}"}
-    run_load(address, lambda n, s: ("GET", "/cases/", None, headers), threads=1, seconds=30,
-             max_requests=3)  # fmt: skip
+    # Warm every gunicorn worker (imports, connections, templates) before timing.
+    run_load(address, lambda n, s: ("GET", "/cases/", None, headers), threads=4, seconds=30,
+             max_requests=24)  # fmt: skip
     result = run_load(
         address,
         lambda n, s: ("GET", "/cases/", None, headers),
