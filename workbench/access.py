@@ -6,8 +6,9 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 
-from counterfeits.roles import ANALYST, REVIEWER, group_names, is_analyst
+from counterfeits.roles import ANALYST, REVIEWER, group_names, is_analyst, is_brand_owner
 
 
 def analyst_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -19,10 +20,22 @@ def analyst_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not user.is_active or not is_analyst(user):
-            return render(request, "workbench/forbidden.html", status=403)
+            return render(
+                request,
+                "workbench/forbidden.html",
+                {"brand_portal_url": _portal_url() if is_brand_owner(user) else ""},
+                status=403,
+            )
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _portal_url() -> str:
+    try:
+        return reverse("portal:dashboard")
+    except NoReverseMatch:
+        return ""
 
 
 def role_label(user: object) -> str:

@@ -35,7 +35,7 @@ from django.http import (
     QueryDict,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -47,6 +47,7 @@ from counterfeits.audit import EVENT_FIELDS, verify_events
 from counterfeits.choices import CaseState
 from counterfeits.exceptions import PermissionRefused, TransitionRefused
 from counterfeits.models import Brand, Case, CaseEvent, Evidence
+from counterfeits.roles import is_analyst, is_brand_owner
 from counterfeits.services import allowed_transitions, assign_case, confirm_case, dismiss_case
 from listings.models import Listing, Sale
 from referrals.choices import ReferralStatus
@@ -101,6 +102,16 @@ class LockoutLoginView(LoginView):
         request = self.request
         lockout.clear(request.POST.get("username", ""), lockout.client_ip(request))
         return super().form_valid(form)
+
+    def get_default_redirect_url(self) -> str:
+        # A brand owner signing in here has no workbench to see: send them to their portal.
+        user = self.request.user
+        if is_brand_owner(user) and not is_analyst(user):
+            try:
+                return reverse("portal:dashboard")
+            except NoReverseMatch:
+                pass
+        return super().get_default_redirect_url()
 
 
 # --- dashboard -------------------------------------------------------------------------------

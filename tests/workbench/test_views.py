@@ -747,6 +747,14 @@ def test_five_failed_logins_lock_the_account_from_that_address(client, analyst, 
     assert login(Client(), "analyst", PASSWORD, ip="203.0.113.9").status_code == 302
 
 
+def test_a_brand_owner_signing_in_here_goes_to_the_brand_portal(
+    client, brand_owner_user, fresh_cache
+):
+    response = login(client, "brand", PASSWORD)
+    assert response["Location"] == reverse("portal:dashboard")
+    assert b"Go to the brand portal" in client.get(reverse("workbench:dashboard")).content
+
+
 def test_a_successful_login_clears_earlier_failures(client, analyst, fresh_cache):
     for _ in range(4):
         login(client, "analyst", "wrong")
