@@ -1,0 +1,165 @@
+"""The admin of sellers, listings, counterfeits and appeals: every changelist and change page
+opens for a superuser, the case state cannot be edited, the timeline cannot be touched."""
+
+import hashlib
+
+import pytest
+from django.contrib import admin
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from django.utils import timezone
+
+from appeals.models import Appeal, AppealEvidence
+from counterfeits.choices import CaseState, IntakeMeasureKind
+from counterfeits.models import (
+    BrandMembership,
+    Case,
+    CaseEvent,
+    IdempotencyRecord,
+    IntakeMeasure,
+    Trademark,
+)
+from sellers.models import SellerIdentifier
+from tests.factories import UserFactory
+from tests.ops.conftest import case_through_services
+
+OPERATOR_APPS = {"sellers", "listings", "counterfeits", "appeals"}
+REGISTERED = sorted(
+    (model for model in admin.site._registry if model._meta.app_label in OPERATOR_APPS),
+    key=lambda model: model._meta.label,
+)
+
+
+@pytest.fixture
+def one_of_each(db):
+    """At least one row of every model these admins show, most of them made by the services."""
+    analyst = UserFactory(username="analyst-admin-test", groups=["analyst"])
+    case = case_through_services(analyst=analyst, appeal=True)
+    seller = case.seller
+    SellerIdentifier.objects.create(seller=seller, kind="email", value=seller.email.lower())
+    Trademark.objects.create(brand=case.brand, office="EUIPO", number="018000001")
+    BrandMembership.objects.create(brand=case.brand, user=UserFactory(groups=["brand_owner"]))
+    IntakeMeasure.objects.create(
+        brand=case.brand,
+        kind=IntakeMeasureKind.WARNING,
+        reason="Three manifestly unfounded reports in 30 days.",
+        unfounded_count=3,
+    )
+    IdempotencyRecord.objects.create(user=analyst, key="k-1", request_hash="0" * 64)
+    data = b"invoice from an authorised distributor"
+    evidence = AppealEvidence(
+        appeal=Appeal.objects.get(case=case),
+        original_name="invoice.txt",
+        content_type="text/plain",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_at=timezone.now(),
+    )
+    evidence.file.save("invoice.txt", ContentFile(data), save=True)
+    return case
+
+
+def change_form_data(client, url: str) -> dict:
+    """What the change page would post back unchanged: its inline formsets' management data and
+    row ids (the read-only timeline inline included)."""
+    page = client.get(url)
+    data = {}
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = management.initial.get(name, 0)
+        for form in formset.initial_forms:
+            pk_name = formset.model._meta.pk.name
+            data[form.add_prefix(pk_name)] = form.instance.pk
+            fk = getattr(formset, "fk", None)
+            if fk is not None:
+                data[form.add_prefix(fk.name)] = formset.instance.pk
+    return data
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model._meta.label)
+def test_changelist_and_change_page_open(admin_client, one_of_each, model):
+    opts = model._meta
+    obj = model._default_manager.order_by("pk").first()
+    assert obj is not None, f"no {opts.label} row to show"
+
+    changelist = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    change = admin_client.get(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    )
+
+    assert changelist.status_code == 200
+    assert change.status_code == 200
+
+
+def test_search_and_filters_work_on_the_case_changelist(admin_client, one_of_each):
+    url = reverse("admin:counterfeits_case_changelist")
+
+    by_seller = admin_client.get(url, {"q": one_of_each.seller.external_id})
+    by_state = admin_client.get(url, {"state__exact": CaseState.APPEAL_REVIEW})
+
+    assert by_seller.status_code == 200
+    assert by_seller.context["cl"].result_count == 1
+    assert by_state.context["cl"].result_count == 1
+
+
+def test_case_state_cannot_be_changed_in_the_admin(admin_client, one_of_each):
+    # given a case under appeal review and an operator posting another state with its assignee
+    case = one_of_each
+    url = reverse("admin:counterfeits_case_change", args=[case.pk])
+    events_before = CaseEvent.objects.filter(case=case).count()
+
+    form = change_form_data(admin_client, url)
+    response = admin_client.post(
+        url, {**form, "state": CaseState.REINSTATED, "priority": "3", "assignee": ""}
+    )
+
+    # then the editable fields are saved, the state and the timeline are untouched
+    assert response.status_code == 302
+    case = Case.objects.get(pk=case.pk)
+    assert case.state == CaseState.APPEAL_REVIEW
+    assert case.priority == 3
+    assert CaseEvent.objects.filter(case=case).count() == events_before
+
+
+def test_the_timeline_cannot_be_added_to_changed_or_deleted(admin_client, one_of_each):
+    event = CaseEvent.objects.filter(case=one_of_each).first()
+    opts = CaseEvent._meta
+    change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[event.pk])
+    original = CaseEvent.objects.values().get(pk=event.pk)
+
+    add = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+    change = admin_client.post(change_url, {"reason": "rewritten"})
+    delete = admin_client.post(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[event.pk]),
+        {"post": "yes"},
+    )
+
+    assert add.status_code == 403
+    assert change.status_code == 403
+    assert delete.status_code == 403
+    assert CaseEvent.objects.values().get(pk=event.pk) == original
+
+
+def test_cases_cannot_be_added_or_deleted_in_the_admin(admin_client, one_of_each):
+    add = admin_client.get(reverse("admin:counterfeits_case_add"))
+    delete = admin_client.post(
+        reverse("admin:counterfeits_case_delete", args=[one_of_each.pk]), {"post": "yes"}
+    )
+
+    assert add.status_code == 403
+    assert delete.status_code == 403
+    assert Case.objects.filter(pk=one_of_each.pk).exists()
+
+
+def test_verify_chain_action_reports_intact_and_broken_chains(admin_client, one_of_each):
+    url = reverse("admin:counterfeits_case_changelist")
+    action = {"action": "verify_chain", "_selected_action": [one_of_each.pk]}
+
+    intact = admin_client.post(url, action, follow=True)
+    CaseEvent.objects.filter(case=one_of_each, seq=2).update(reason="rewritten")
+    broken = admin_client.post(url, action, follow=True)
+
+    assert "1 case chain(s) intact." in intact.content.decode()
+    assert f"Broken chain: case {one_of_each.pk}, seq 2" in broken.content.decode()
