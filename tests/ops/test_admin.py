@@ -5,7 +5,10 @@ import hashlib
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,6 +26,7 @@ from sellers.models import SellerIdentifier
 from tests.factories import UserFactory
 from tests.ops.conftest import case_through_services
 
+User = get_user_model()
 OPERATOR_APPS = {"sellers", "listings", "counterfeits", "appeals"}
 REGISTERED = sorted(
     (model for model in admin.site._registry if model._meta.app_label in OPERATOR_APPS),
@@ -163,3 +167,21 @@ def test_verify_chain_action_reports_intact_and_broken_chains(admin_client, one_
 
     assert "1 case chain(s) intact." in intact.content.decode()
     assert f"Broken chain: case {one_of_each.pk}, seq 2" in broken.content.decode()
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model._meta.label)
+def test_changelist_queries_do_not_grow_with_rows(admin_client, one_of_each, model):
+    # given the changelist with the rows of one case, then with those of three
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    admin_client.get(url)  # warm the session and content-type caches
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(url).status_code == 200
+    analyst = User.objects.get(username="analyst-admin-test")
+    case_through_services(analyst=analyst, appeal=True)
+    case_through_services(analyst=analyst)
+
+    with CaptureQueriesContext(connection) as many:
+        assert admin_client.get(url).status_code == 200
+
+    assert len(many) == len(few)
