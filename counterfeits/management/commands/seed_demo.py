@@ -435,7 +435,8 @@ class Command(BaseCommand):
         "Idempotent: running it again changes nothing. Side-effect tasks (closure, notices, "
         "deliveries) go to the Celery broker for the worker; if the broker cannot be reached, "
         "tasks queued straight to Celery run in this process and outbox messages wait for the "
-        "relay."
+        "relay. confirmed and referral_pending are passing states: a running worker "
+        "closes that account and builds those referrals within moments."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
