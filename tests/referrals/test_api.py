@@ -47,21 +47,23 @@ def test_list_is_oldest_first_and_cursor_paginated_with_a_capped_page_size(
     assert len(client.get("/api/v1/referrals/?page_size=100000").json()["results"]) == 5
 
 
-def test_saved_next_link_returns_only_referrals_created_since(bearer, us_token, make_referral):
-    # Given an authority that read everything and kept the cursor of its last page
+def test_polling_with_since_the_newest_created_at_returns_only_what_is_new(
+    bearer, us_token, make_referral
+):
+    # Given an authority that read everything and noted the newest created_at (as the guide says)
     first = make_referral("US")
     client = bearer(us_token[1])
-    page = client.get("/api/v1/referrals/?page_size=1").json()
-    assert [r["id"] for r in page["results"]] == [first.pk]
-    assert page["next"] is None
+    held = client.get("/api/v1/referrals/").json()["results"]
+    assert [r["id"] for r in held] == [first.pk]
+    newest = held[-1]["created_at"]
 
-    # When a new referral arrives and it polls with a cursor after the last id it saw
+    # When a new referral arrives and it polls with since=<that time>
     newer = make_referral("US")
-    again = client.get("/api/v1/referrals/?page_size=1").json()
+    page = client.get("/api/v1/referrals/", {"since": newest}).json()
 
-    # Then the next link leads to the new one only
-    follow = client.get(again["next"]).json()
-    assert [r["id"] for r in follow["results"]] == [newer.pk]
+    # Then it gets the boundary referral it already holds (inclusive) and the new one, nothing else
+    assert [r["id"] for r in page["results"]] == [first.pk, newer.pk]
+    assert page["next"] is None
 
 
 def test_list_filters_by_since_status_seller_country_and_brand(
