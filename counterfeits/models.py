@@ -222,6 +222,12 @@ class Case(FSMModelMixin, models.Model):
                 condition=Q(state=CaseState.ACCOUNT_CLOSED),
                 name="case_due_for_sweep",
             ),
+            # The sweep's second claim: referrals whose task has not run yet.
+            models.Index(
+                fields=["id"],
+                condition=Q(state=CaseState.REFERRAL_PENDING),
+                name="case_referral_pending",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-exported for views
@@ -22,7 +21,7 @@ from outbox.services import enqueue
 from sellers.choices import SellerStatus
 from sellers.models import Seller, SellerStatusChange
 
-from .audit import record_event
+from .audit import GENESIS, new_event, record_event
 from .choices import CaseState, NoticeKind, ReportReason, ReportStatus
 from .exceptions import TransitionRefused
 from .intake import (
@@ -32,7 +31,7 @@ from .intake import (
     ensure_intake_open,
     report_status_changed,
 )
-from .models import Brand, BrandMembership, Case, Notice, Report
+from .models import Brand, BrandMembership, Case, CaseEvent, Notice, Report
 from .roles import is_analyst
 
 log = logging.getLogger(__name__)
@@ -58,12 +57,19 @@ def _why_refused(case: Case, name: str) -> str:
     return ""
 
 
-def _run(case: Case, name: str, method: Callable[..., object], **kwargs: object) -> str:
-    """Run one FSM transition on a locked case; refuse with a clear reason if not allowed."""
+def _apply(case: Case, name: str, method: Callable[..., object], **kwargs: object) -> str:
+    """Run one FSM transition in memory on a locked case; refuse with a clear reason if not
+    allowed. Returns the state it left."""
     if not can_proceed(method):
         raise TransitionRefused(case, name, _why_refused(case, name))
     before = case.state
     method(**kwargs)
+    return before
+
+
+def _run(case: Case, name: str, method: Callable[..., object], **kwargs: object) -> str:
+    """Run one FSM transition on a locked case and save it; returns the state it left."""
+    before = _apply(case, name, method, **kwargs)
     case.save()
     return before
 
@@ -231,14 +237,57 @@ def close_account(
 
 
 def _refer_locked(case: Case, *, reason: str, actor: AbstractBaseUser | None = None) -> list:
-    from referrals.services import create_referrals, queue_dispatch
+    """Refer one locked case (see :func:`_refer_batch`)."""
+    return _refer_batch([case], expire=False, reason=reason, actor=actor)[case.pk]
 
-    before = _run(case, "refer", case.refer)
-    referrals = create_referrals(case)
-    authorities = ", ".join(r.authority.code for r in referrals) or "no authority matched"
-    record_event(case, "refer", from_state=before, actor=actor, reason=f"{reason} ({authorities})")
-    queue_dispatch(referrals)
-    return referrals
+
+def _refer_batch(
+    cases: list[Case], *, expire: bool, reason: str, actor: AbstractBaseUser | None = None
+) -> dict[int, list]:
+    """Refer locked cases — first expiring the appeal window of those still ``account_closed``
+    when ``expire`` — in a fixed number of queries however many cases there are.
+
+    Each case gets its events (hash-chained in memory from the chain's head), one signed
+    referral per routed authority, and its pushes owed through the outbox; all in the caller's
+    transaction. Returns the referrals made, by case id.
+    """
+    from referrals.packets import load_case_facts
+    from referrals.services import create_referrals_for, queue_dispatch
+
+    facts = load_case_facts(cases)
+    now = timezone.now()
+    events: list[CaseEvent] = []
+
+    def add(case: Case, transition: str, before: str, why: str, who: object) -> None:
+        item = facts[case.pk]
+        event = new_event(
+            case,
+            transition,
+            seq=item.last_seq + 1,
+            prev_hash=item.last_hash or GENESIS,
+            from_state=before,
+            actor=who,
+            reason=why,
+            at=now,
+        )
+        item.add_event(event)
+        events.append(event)
+
+    for case in cases:
+        if expire and case.state == CaseState.ACCOUNT_CLOSED:
+            before = _apply(case, "expire_appeal_window", case.expire_appeal_window)
+            add(case, "expire_appeal_window", before, "no appeal filed", None)
+    befores = {case.pk: _apply(case, "refer", case.refer) for case in cases}
+    referrals = create_referrals_for(cases, facts)
+    for case in cases:
+        made = referrals.get(case.pk, [])
+        codes = ", ".join(r.authority.code for r in made) or "no authority matched"
+        add(case, "refer", befores[case.pk], f"{reason} ({codes})", actor)
+        case.updated_at = now
+    Case.objects.bulk_update(cases, ["state", "referred_at", "closed_at", "updated_at"])
+    CaseEvent.objects.bulk_create(events)
+    queue_dispatch([r for made in referrals.values() for r in made])
+    return {case.pk: referrals.get(case.pk, []) for case in cases}
 
 
 @transaction.atomic
@@ -252,15 +301,11 @@ def refer_case(case_id: int, *, reason: str = "referral packets built") -> list:
 
 @transaction.atomic
 def expire_appeal_window(case_id: int) -> Case | None:
-    """The window ran out with no appeal: refer the case (used by the sweep, one case)."""
+    """The window ran out with no appeal: refer the case (the sweep does this in batches)."""
     case = _locked(case_id)
     if case.state != CaseState.ACCOUNT_CLOSED or not case.window_expired():
         return None
-    before = _run(case, "expire_appeal_window", case.expire_appeal_window)
-    record_event(
-        case, "expire_appeal_window", from_state=before, actor=None, reason="no appeal filed"
-    )
-    _refer_locked(case, reason="appeal window expired")
+    _refer_batch([case], expire=True, reason="appeal window expired")
     return case
 
 
@@ -268,41 +313,40 @@ def sweep_deadlines(*, batch_size: int | None = None, max_batches: int = 1000) -
     """Expire due appeal windows and refer the cases; return how many cases were referred.
 
     Each batch claims due cases with ``SELECT … FOR UPDATE SKIP LOCKED`` so that two sweepers
-    never take the same case; each batch is one transaction. Cases in ``referral_pending`` are
-    referred too, so a referral never waits on a task alone.
+    never take the same case; each batch is one transaction with a fixed number of queries.
+    Cases in ``referral_pending`` are referred too, so a referral never waits on a task alone.
     """
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
     done = 0
     for _ in range(max_batches):
         with transaction.atomic():
-            now = timezone.now()
-            due = (
-                Case.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("seller", "brand")
-                .filter(
-                    Q(state=CaseState.ACCOUNT_CLOSED, appeal_deadline__lte=now)
-                    | Q(state=CaseState.REFERRAL_PENDING)
-                )
-                .order_by("appeal_deadline", "id")[:batch_size]
-            )
-            cases = list(due)
-            for case in cases:
-                if case.state == CaseState.ACCOUNT_CLOSED:
-                    before = _run(case, "expire_appeal_window", case.expire_appeal_window)
-                    record_event(
-                        case,
-                        "expire_appeal_window",
-                        from_state=before,
-                        actor=None,
-                        reason="no appeal filed",
-                    )
-                    _refer_locked(case, reason="appeal window expired")
-                else:
-                    _refer_locked(case, reason="referral packets built")
-                done += 1
+            cases = _claim_due(batch_size)
+            if cases:
+                _refer_batch(cases, expire=True, reason="appeal window expired")
+            done += len(cases)
         if len(cases) < batch_size:
             break
     return done
+
+
+def _claim_due(limit: int) -> list[Case]:
+    """Lock up to ``limit`` cases due for referral, skipping those another sweeper holds.
+
+    Two queries, each served by its own partial index (an OR of both would scan the table).
+    """
+    claim = Case.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
+        "seller", "brand"
+    )
+    cases = list(
+        claim.filter(state=CaseState.ACCOUNT_CLOSED, appeal_deadline__lte=timezone.now()).order_by(
+            "appeal_deadline", "id"
+        )[:limit]
+    )
+    if len(cases) < limit:
+        cases += list(
+            claim.filter(state=CaseState.REFERRAL_PENDING).order_by("id")[: limit - len(cases)]
+        )
+    return cases
 
 
 def reinstate_seller(case: Case, *, reason: str) -> None:

@@ -33,6 +33,16 @@ def enqueue(task: str, *args: object) -> OutboxMessage:
     return message
 
 
+def enqueue_many(task: str, args_list: Iterable[Iterable[object]]) -> list[OutboxMessage]:
+    """Owe ``task(*args)`` for each ``args``: one INSERT for the lot, published on commit."""
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task=task, args=list(args)) for args in args_list]
+    )
+    if messages:
+        transaction.on_commit(partial(publish, [m.pk for m in messages]))
+    return messages
+
+
 def _claim(ids: Iterable[int]) -> list[OutboxMessage]:
     """Lease the given messages if nobody holds them; return the ones this caller got."""
     now = timezone.now()

@@ -1,14 +1,14 @@
 """Which authorities a case goes to: by the seller's country, marketplaces and customers."""
 
-from django.db.models import QuerySet
-
 from counterfeits.models import Case
 from listings.models import Listing, Sale
 
 from .models import Authority, RoutingRule
 
+Nexus = dict[str, set[str]]
 
-def nexus_countries(case: Case) -> dict[str, set[str]]:
+
+def nexus_countries(case: Case) -> Nexus:
     """The countries that tie the case to a jurisdiction, by kind of nexus."""
     listings = Listing.objects.filter(cases=case)
     return {
@@ -25,13 +25,14 @@ def nexus_countries(case: Case) -> dict[str, set[str]]:
     }
 
 
-def route(case: Case) -> list[Authority]:
-    """The active authorities whose routing rules select this case, in code order."""
-    nexus = nexus_countries(case)
+def active_rules() -> list[RoutingRule]:
+    """The routing rules of active authorities (read once per batch of cases)."""
+    return list(RoutingRule.objects.select_related("authority").filter(authority__active=True))
+
+
+def route_nexus(nexus: Nexus, rules: list[RoutingRule]) -> list[Authority]:
+    """The authorities whose rules select a case with this nexus, in code order."""
     chosen: dict[int, Authority] = {}
-    rules: QuerySet[RoutingRule] = RoutingRule.objects.select_related("authority").filter(
-        authority__active=True
-    )
     for rule in rules:
         countries = {c.upper() for c in rule.countries}
         hit = (
@@ -42,3 +43,8 @@ def route(case: Case) -> list[Authority]:
         if hit:
             chosen[rule.authority_id] = rule.authority
     return sorted(chosen.values(), key=lambda a: a.code)
+
+
+def route(case: Case) -> list[Authority]:
+    """The active authorities whose routing rules select this case, in code order."""
+    return route_nexus(nexus_countries(case), active_rules())

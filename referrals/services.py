@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from counterfeits.models import Case
-from outbox.services import enqueue
+from outbox.services import enqueue, enqueue_many
 
 from .authentication import hash_token
 from .choices import AccessAction, AttemptKind, AttemptOutcome, ReferralStatus
@@ -29,9 +29,9 @@ from .models import (
     Referral,
     RoutingRule,
 )
-from .packets import build_packet
-from .routing import route
-from .signing import canonical_json, rotate_key, sign_bytes
+from .packets import CaseFacts, load_case_facts, packet_for
+from .routing import active_rules, route_nexus
+from .signing import canonical_json, current_key, rotate_key, sign_with
 
 log = logging.getLogger(__name__)
 
@@ -107,36 +107,69 @@ def create_referrals(case: Case) -> list[Referral]:
 
     Idempotent: an authority that already has this case's referral is skipped.
     """
-    created: list[Referral] = []
-    existing = set(Referral.objects.filter(case=case).values_list("authority_id", flat=True))
-    for authority in route(case):
-        if authority.pk in existing:
-            continue
-        now = timezone.now()
-        referral = Referral.objects.create(
-            case=case,
-            authority=authority,
-            created_at=now,
-            legal_basis=authority.legal_basis,
-            profile=authority.profile,
-            seller_country=case.seller.country.upper(),
-            brand_name=case.brand.name,
-        )
-        packet = build_packet(
-            referral_id=referral.pk, case=case, authority=authority, created_at=now
+    return create_referrals_for([case]).get(case.pk, [])
+
+
+def create_referrals_for(
+    cases: list[Case], facts: dict[int, CaseFacts] | None = None
+) -> dict[int, list[Referral]]:
+    """Build, freeze and sign the referrals of many cases at once (the sweep's batches).
+
+    A fixed number of queries for the whole batch: the facts are read once, the referrals
+    inserted in one statement and completed in another once their ids (which the packet names)
+    are known. Pull-only authorities have their referral delivered at once — it is available to
+    pull as soon as this transaction commits; push deliveries are owed through the outbox.
+    """
+    if not cases:
+        return {}
+    facts = facts if facts is not None else load_case_facts(cases)
+    rules = active_rules()
+    existing = set(Referral.objects.filter(case__in=cases).values_list("case_id", "authority_id"))
+    now = timezone.now()
+    made: list[tuple[Referral, Authority]] = []
+    for case in cases:
+        for authority in route_nexus(facts[case.pk].nexus, rules):
+            if (case.pk, authority.pk) in existing:
+                continue
+            pull = not authority.webhook_url
+            referral = Referral(
+                case=case,
+                authority=authority,
+                created_at=now,
+                status=ReferralStatus.DELIVERED if pull else ReferralStatus.PENDING,
+                delivered_at=now if pull else None,
+                legal_basis=authority.legal_basis,
+                profile=authority.profile,
+                seller_country=case.seller.country.upper(),
+                brand_name=case.brand.name,
+            )
+            made.append((referral, authority))
+    if not made:
+        return {}
+    Referral.objects.bulk_create([referral for referral, _ in made])
+    key, key_id = current_key()
+    by_case: dict[int, list[Referral]] = {}
+    for referral, authority in made:
+        packet = packet_for(
+            facts[referral.case_id], referral_id=referral.pk, authority=authority, created_at=now
         )
         payload = canonical_json(packet)
-        referral.sha256, referral.signature, referral.key_id = sign_bytes(payload)
+        referral.sha256, referral.signature = sign_with(key, payload)
+        referral.key_id = key_id
         referral.packet_json = payload.decode("utf-8")
-        referral.save(update_fields=["sha256", "signature", "key_id", "packet_json"])
-        created.append(referral)
-    return created
+        by_case.setdefault(referral.case_id, []).append(referral)
+    Referral.objects.bulk_update(
+        [referral for referral, _ in made], ["sha256", "signature", "key_id", "packet_json"]
+    )
+    return by_case
 
 
 def queue_dispatch(referrals: list[Referral]) -> None:
-    """Owe one delivery per referral, in the caller's transaction (outbox: never lost)."""
-    for referral in referrals:
-        enqueue("referrals.tasks.deliver_referral", referral.pk)
+    """Owe one push per referral still pending, in the caller's transaction (outbox)."""
+    enqueue_many(
+        "referrals.tasks.deliver_referral",
+        [[r.pk] for r in referrals if r.status == ReferralStatus.PENDING],
+    )
 
 
 # --- delivery ------------------------------------------------------------------------------

@@ -130,11 +130,16 @@ def rotate_key() -> tuple[str, str, Path]:
     return old_key_id, new_key_id, retired_path
 
 
+def sign_with(key: Ed25519PrivateKey, payload: bytes) -> tuple[str, str]:
+    """Return (sha256 hex, base64 Ed25519 signature over the raw 32-byte digest)."""
+    digest = hashlib.sha256(payload).digest()
+    return digest.hex(), base64.b64encode(key.sign(digest)).decode()
+
+
 def sign_bytes(payload: bytes) -> tuple[str, str, str]:
     """Return (sha256 hex, base64 signature over the raw digest, key_id)."""
     key, key_id = current_key()
-    digest = hashlib.sha256(payload).digest()
-    return digest.hex(), base64.b64encode(key.sign(digest)).decode(), key_id
+    return (*sign_with(key, payload), key_id)
 
 
 def verify(payload: bytes, signature_b64: str, public_key_b64: str) -> bool:

@@ -368,9 +368,10 @@ def test_refer_builds_a_referral_per_routed_authority_and_shows_it(client_for, a
     # When an analyst refers it
     response = client_for(analyst).post(transition_url(case, "refer"), BODY, format="json")
 
-    # Then the case is referred and its referral to US-IPRC is listed, pending delivery
+    # Then the case is referred and its referral to US-IPRC is listed, delivered: a pull-only
+    # authority can fetch it as soon as the transaction commits
     assert response.status_code == 200, response.content
     data = response.json()
     assert data["state"] == CaseState.REFERRED
-    assert [(r["authority"], r["status"]) for r in data["referrals"]] == [("US-IPRC", "pending")]
+    assert [(r["authority"], r["status"]) for r in data["referrals"]] == [("US-IPRC", "delivered")]
     assert data["events"][-1]["transition"] == "refer"

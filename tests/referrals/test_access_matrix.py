@@ -2,7 +2,6 @@
 
 import pytest
 
-from referrals.choices import ReferralStatus
 from referrals.models import AccessLogEntry, Referral
 
 ENDPOINTS = {
@@ -70,7 +69,7 @@ def test_authority_endpoint_answers_each_caller_as_expected(
         unchanged = Referral.objects.get(pk=referral.pk)
         assert unchanged.acknowledged_at is None
         assert unchanged.authority_reference == ""
-        assert unchanged.status == ReferralStatus.PENDING
+        assert unchanged.status == referral.status
         assert not AccessLogEntry.objects.filter(referral=referral).exists()
 
 
