@@ -814,7 +814,7 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     attempts = list(DeliveryAttempt.objects.filter(referral=referral).order_by("-at", "-id")[:200])
     access = list(
         AccessLogEntry.objects.filter(referral=referral)
-        .select_related("client", "token")
+        .select_related("client", "token", "user")
         .order_by("-at", "-id")[:200]
     )
     return render(

@@ -104,3 +104,11 @@ def access_for(referral: Referral, n: int) -> None:
         )
         for _ in range(n)
     )
+
+
+def analyst_reads_for(referral: Referral, n: int, user) -> None:
+    """Packet reads by an analyst through the session: a user, no API client or token."""
+    AccessLogEntry.objects.bulk_create(
+        AccessLogEntry(referral=referral, user=user, action=AccessAction.READ_PDF, ip="192.0.2.9")
+        for _ in range(n)
+    )

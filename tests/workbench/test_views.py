@@ -35,6 +35,7 @@ from tests.factories import (
 )
 from tests.workbench.builders import (
     access_for,
+    analyst_reads_for,
     appealed_case,
     attempts_for,
     closed_case,
@@ -200,6 +201,7 @@ def build_referral_page(n, analyst):
     referral = referral_for(referred_case())
     attempts_for(referral, n)
     access_for(referral, n)
+    analyst_reads_for(referral, n, analyst)
     return reverse("workbench:referral", args=[referral.pk])
 
 
@@ -672,6 +674,23 @@ def test_retrying_a_referral_that_did_not_fail_is_refused_and_changes_nothing(an
     )
     assert b"only a failed delivery can be retried" in response.content
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.ACKNOWLEDGED
+
+
+def test_the_access_log_names_the_api_client_or_the_analyst_who_read_the_packet(
+    analyst_client, analyst
+):
+    referral = referral_for(referred_case(), AuthorityFactory(code="US-IPRC"))
+    access_for(referral, 1)
+    reader = UserFactory(username="dana.reads", groups=["analyst"])
+    analyst_reads_for(referral, 1, reader)
+
+    response = analyst_client.get(reverse("workbench:referral", args=[referral.pk]))
+
+    rows = response.content.decode().split('id="access-title"')[1]
+    assert "US-IPRC system" in rows
+    assert "US-IPRC API client" in rows
+    assert "dana.reads" in rows
+    assert "analyst" in rows.split("dana.reads")[1][:80]
 
 
 def test_the_referrals_page_counts_per_authority_and_status(analyst_client):
