@@ -38,6 +38,7 @@ from counterfeits.roles import is_analyst, is_brand_owner
 from counterfeits.services import file_report
 from counterfeits.uploads import serve_upload
 from listings.models import Listing
+from workbench.lockout import LockoutMixin
 
 from .forms import (
     BrandForm,
@@ -83,7 +84,9 @@ def analyst_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return wrapper
 
 
-class PortalLoginView(auth_views.LoginView):
+class PortalLoginView(LockoutMixin, auth_views.LoginView):
+    """The brand owners' sign-in, with the workbench's failed-login lockout (same counters)."""
+
     template_name = "portal/login.html"
     authentication_form = BrandOwnerAuthenticationForm
     redirect_authenticated_user = False

@@ -70,7 +70,7 @@ INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 # --- login with lockout ----------------------------------------------------------------------
 
 
-class LockoutLoginView(LoginView):
+class LockoutLoginView(lockout.LockoutMixin, LoginView):
     """Django's login, refusing a username from an address after five failures for 15 minutes.
 
     While locked, even the right password is refused, so guessing gains nothing.
@@ -78,30 +78,6 @@ class LockoutLoginView(LoginView):
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-
-    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        username = request.POST.get("username", "")
-        ip = lockout.client_ip(request)
-        if lockout.is_locked(username, ip):
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(
-                None,
-                "Too many failed sign-in attempts. This account is locked for "
-                f"{lockout.LOCKOUT_SECONDS // 60} minutes from this address.",
-            )
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form: object) -> HttpResponse:
-        request = self.request
-        lockout.record_failure(request.POST.get("username", ""), lockout.client_ip(request))
-        return super().form_invalid(form)
-
-    def form_valid(self, form: object) -> HttpResponse:
-        request = self.request
-        lockout.clear(request.POST.get("username", ""), lockout.client_ip(request))
-        return super().form_valid(form)
 
     def get_default_redirect_url(self) -> str:
         # A brand owner signing in here has no workbench to see: send them to their portal.
