@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -174,49 +176,6 @@ class BrokenLink:
         return f"case {self.case_id}, seq {self.seq} ({where}): {self.problem}"
 
 
-def verify_events(
-    case_id: int, events: Iterable[dict], case_state: str | None = None
-) -> BrokenLink | None:
-    """Check one case's events (dicts ordered by seq); return the first broken link or None.
-
-    With ``case_state``, the last event must lead to the case's current state: that catches
-    a deleted last event, which leaves no gap in the chain itself.
-    """
-    prev_hash = GENESIS
-    expected_seq = 1
-    last_to = None
-    for ev in events:
-        if ev["seq"] != expected_seq:
-            return BrokenLink(case_id, expected_seq, ev["id"], f"sequence jumps to {ev['seq']}")
-        if ev["prev_hash"] != prev_hash:
-            return BrokenLink(case_id, ev["seq"], ev["id"], "prev_hash does not match")
-        digest = event_digest(
-            case_id=case_id,
-            seq=ev["seq"],
-            transition=ev["transition"],
-            from_state=ev["from_state"],
-            to_state=ev["to_state"],
-            actor_label=ev["actor_label"],
-            actor_role=ev["actor_role"],
-            reason=ev["reason"],
-            at=ev["at"],
-            prev_hash=ev["prev_hash"],
-        )
-        if digest != ev["hash"]:
-            return BrokenLink(case_id, ev["seq"], ev["id"], "content does not match its hash")
-        prev_hash = ev["hash"]
-        last_to = ev["to_state"]
-        expected_seq += 1
-    if case_state is not None and last_to != case_state:
-        return BrokenLink(
-            case_id,
-            expected_seq,
-            None,
-            f"the chain ends in state {last_to!r} but the case is {case_state!r}",
-        )
-    return None
-
-
 EVENT_FIELDS = (
     "id",
     "case_id",
@@ -231,14 +190,7 @@ EVENT_FIELDS = (
     "prev_hash",
     "hash",
 )
-
-
-def verify_case_chain(case_id: int) -> BrokenLink | None:
-    state = Case.objects.filter(pk=case_id).values_list("state", flat=True).first()
-    events = CaseEvent.objects.filter(case_id=case_id).order_by("seq").values(*EVENT_FIELDS)
-    return verify_events(case_id, events, state)
-
-
+# The same fields as tuples, in the order _check_chain unpacks them.
 _ROW_FIELDS = (
     "case_id",
     "seq",
@@ -255,76 +207,67 @@ _ROW_FIELDS = (
 )
 
 
-def verify_all_chains(chunk_size: int = 5000) -> tuple[int, int, BrokenLink | None]:
-    """Stream every event in (case, seq) order; return (cases, events, first broken link).
+def _check_chain(case_id: int, rows: Iterable[tuple], case_state: str | None) -> BrokenLink | None:
+    """Check one case's events (tuples of _ROW_FIELDS, in seq order): the first broken link.
 
-    Rows come as tuples through a server-side cursor, so memory stays flat at any size; the
-    hashing is the same as :func:`verify_events`, inlined because this is the hot loop.
+    With ``case_state``, the last event must lead to the case's current state: that catches
+    a deleted last event, which leaves no gap in the chain itself.
     """
-    states = dict(Case.objects.values_list("pk", "state").iterator(chunk_size=chunk_size))
     sha256 = hashlib.sha256
-    cases = events_seen = 0
-    current: int | None = None
-    expected_seq = 1
     prev_hash = GENESIS
-    last_to: str | None = None
-
-    def end_of_chain(case_id: int, seq: int) -> BrokenLink | None:
-        state = states.pop(case_id, None)
-        if state is not None and last_to != state:
-            return BrokenLink(
-                case_id, seq, None, f"the chain ends in state {last_to!r} but the case is {state!r}"
-            )
-        return None
-
-    rows = CaseEvent.objects.order_by("case_id", "seq").values_list(*_ROW_FIELDS)
-    for row in rows.iterator(chunk_size=chunk_size):
-        (
-            case_id,
-            seq,
-            transition,
-            from_state,
-            to_state,
-            label,
-            role,
-            reason,
-            at,
-            prev,
-            digest,
-            pk,
-        ) = row
-        events_seen += 1
-        if case_id != current:
-            if current is not None:
-                broken = end_of_chain(current, expected_seq)
-                if broken:
-                    return cases, events_seen, broken
-            current = case_id
-            cases += 1
-            expected_seq = 1
-            prev_hash = GENESIS
-        if seq != expected_seq:
-            return (
-                cases,
-                events_seen,
-                BrokenLink(case_id, expected_seq, pk, f"sequence jumps to {seq}"),
-            )
+    expected = 1
+    last_to = None
+    for _, seq, transition, from_state, to_state, label, role, reason, at, prev, digest, pk in rows:
+        if seq != expected:
+            return BrokenLink(case_id, expected, pk, f"sequence jumps to {seq}")
         if prev != prev_hash:
-            return cases, events_seen, BrokenLink(case_id, seq, pk, "prev_hash does not match")
+            return BrokenLink(case_id, seq, pk, "prev_hash does not match")
         data = canonical_event(
             case_id, seq, transition, from_state, to_state, label, role, reason, at, prev
         )
         if sha256(data).hexdigest() != digest:
-            return (
-                cases,
-                events_seen,
-                BrokenLink(case_id, seq, pk, "content does not match its hash"),
-            )
+            return BrokenLink(case_id, seq, pk, "content does not match its hash")
         prev_hash = digest
         last_to = to_state
-        expected_seq += 1
-    if current is not None:
-        broken = end_of_chain(current, expected_seq)
+        expected += 1
+    if case_state is not None and last_to != case_state:
+        return BrokenLink(
+            case_id,
+            expected,
+            None,
+            f"the chain ends in state {last_to!r} but the case is {case_state!r}",
+        )
+    return None
+
+
+def verify_events(
+    case_id: int, events: Iterable[dict], case_state: str | None = None
+) -> BrokenLink | None:
+    """Check one case's events (dicts of EVENT_FIELDS ordered by seq): the first broken link."""
+    rows = (tuple(ev[name] if name != "case_id" else case_id for name in _ROW_FIELDS)
+            for ev in events)  # fmt: skip
+    return _check_chain(case_id, rows, case_state)
+
+
+def verify_case_chain(case_id: int) -> BrokenLink | None:
+    state = Case.objects.filter(pk=case_id).values_list("state", flat=True).first()
+    rows = CaseEvent.objects.filter(case_id=case_id).order_by("seq").values_list(*_ROW_FIELDS)
+    return _check_chain(case_id, rows, state)
+
+
+def verify_all_chains(chunk_size: int = 5000) -> tuple[int, int, BrokenLink | None]:
+    """Stream every event in (case, seq) order; return (cases, events, first broken link).
+
+    Rows come as tuples through a server-side cursor, so memory stays flat at any size.
+    """
+    states = dict(Case.objects.values_list("pk", "state").iterator(chunk_size=chunk_size))
+    rows = CaseEvent.objects.order_by("case_id", "seq").values_list(*_ROW_FIELDS)
+    cases = events_seen = 0
+    for case_id, group in groupby(rows.iterator(chunk_size=chunk_size), key=itemgetter(0)):
+        chain = list(group)
+        cases += 1
+        events_seen += len(chain)
+        broken = _check_chain(case_id, chain, states.pop(case_id, None))
         if broken:
             return cases, events_seen, broken
     for case_id in sorted(states):
