@@ -10,6 +10,7 @@ from sellers.identity import refresh_identifiers, set_payment_account
 from sellers.models import Seller
 from tests.factories import CaseFactory, SellerFactory, UserFactory, force_state
 
+
 def ring(size: int) -> list[Seller]:
     """``size`` sellers sharing one phone (a new one per ring), the first with an open case."""
     phone = f"0151 2345 {Seller.objects.count():04d}"
