@@ -30,12 +30,13 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help venv install run migrate test lint fmt clean bench
+.PHONY: help venv install run migrate test chaos lint fmt clean bench
 
 help:
 	@echo "make install  create $(VENV) (Python >= 3.12) and install requirements-dev.txt"
 	@echo "make run      migrate, seed_demo, collectstatic, then web + worker + beat"
 	@echo "make test     ruff check + format check, then pytest -n $(PYTEST_WORKERS) on PostgreSQL + Redis"
+	@echo "make chaos    fault tests (kill -9 workers, stop Redis, restart PostgreSQL) on a private stack"
 	@echo "make lint     ruff check + ruff format --check"
 	@echo "make fmt      ruff check --fix + ruff format"
 	@echo "make migrate  apply migrations to DATABASE_URL (default: SQLite under $(VAR_DIR)/)"
@@ -94,6 +95,16 @@ test: install lint
 SCALE ?= default
 bench: install
 	$(PY) -m bench.run --scale $(SCALE)
+
+# Fault injection on a private PostgreSQL (initdb, port 55432) and Redis (port 56379) that the tests
+# start, kill and restart themselves; the shared services are never touched. Serial, < 10 minutes.
+CHAOS_PG_PORT ?= 55432
+CHAOS_REDIS_PORT ?= 56379
+chaos: install
+	CHAOS=1 CHAOS_PG_PORT=$(CHAOS_PG_PORT) CHAOS_REDIS_PORT=$(CHAOS_REDIS_PORT) \
+	DATABASE_URL=postgres://postgres@127.0.0.1:$(CHAOS_PG_PORT)/touchstone \
+	CELERY_BROKER_URL=redis://127.0.0.1:$(CHAOS_REDIS_PORT)/0 \
+	$(BIN)/pytest tests/chaos -m chaos -p no:cacheprovider -v -s $(PYTEST_ARGS)
 
 # Caches and build output only: the database, broker queue, media and signing key are data.
 clean:
