@@ -187,6 +187,8 @@ DELIVERY_BACKOFF_SECONDS = env_int("DELIVERY_BACKOFF_SECONDS", 30)
 DELIVERY_BACKOFF_MAX_SECONDS = env_int("DELIVERY_BACKOFF_MAX_SECONDS", 3600)
 # Requests per API client (all its tokens together); DRF answers 429 with Retry-After beyond it.
 AUTHORITY_THROTTLE_RATE = env_str("AUTHORITY_THROTTLE_RATE", "600/min")
+# How long an Idempotency-Key's first answer is replayed; older records are purged (beat).
+IDEMPOTENCY_TTL = env_duration("IDEMPOTENCY_TTL", "P1D")
 
 # --- Cache (throttling counters): shared Redis in production, per-process memory otherwise ----
 _CACHE_URL = env_str("CACHE_URL", "") or env_str("REDIS_URL", "")
@@ -240,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {
         "task": "counterfeits.tasks.sweep_deadlines",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
+    },
+    "purge-idempotency-records": {
+        "task": "counterfeits.tasks.purge_idempotency_records",
+        "schedule": 3600.0,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

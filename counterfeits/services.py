@@ -6,6 +6,7 @@ CaseEvent in the same transaction, and queues side effects on commit.
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,7 +32,7 @@ from .intake import (
     ensure_intake_open,
     report_status_changed,
 )
-from .models import Brand, BrandMembership, Case, CaseEvent, Notice, Report
+from .models import Brand, BrandMembership, Case, CaseEvent, IdempotencyRecord, Notice, Report
 from .roles import is_analyst
 
 log = logging.getLogger(__name__)
@@ -510,3 +511,28 @@ def statement_of_reasons_html(case: Case, listings: list[Listing]) -> str:
     """The HTML part of the DSA Art. 17 statement of reasons (the text part's twin)."""
     context = {"case": case, "seller": case.seller, "listings": listings, "site": settings.SITE_URL}
     return render_to_string("counterfeits/email/statement_of_reasons.html", context)
+
+
+# --- housekeeping --------------------------------------------------------------------------
+
+
+def purge_idempotency_records(
+    *, older_than: timedelta | None = None, batch_size: int = 5000
+) -> int:
+    """Delete ``Idempotency-Key`` records older than ``IDEMPOTENCY_TTL``; return how many.
+
+    A key is honoured for the TTL only (as at Stripe: a client retries within hours, not
+    weeks); after that the same key is treated as new. Deleted in batches of ``batch_size``
+    rows, each its own short statement, so a large backlog never holds a long lock.
+    """
+    cutoff = timezone.now() - (older_than if older_than is not None else settings.IDEMPOTENCY_TTL)
+    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+    deleted = 0
+    while True:
+        ids = list(expired.order_by("created_at", "id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        count, _ = IdempotencyRecord.objects.filter(pk__in=ids).delete()
+        deleted += count
+        if len(ids) < batch_size:
+            return deleted

@@ -29,6 +29,12 @@ def sweep_deadlines() -> int:
     return services.sweep_deadlines()
 
 
+@shared_task(acks_late=True)
+def purge_idempotency_records() -> int:
+    """The beat entry: forget ``Idempotency-Key`` answers older than ``IDEMPOTENCY_TTL``."""
+    return services.purge_idempotency_records()
+
+
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=8)
 @completes_outbox
 def send_notice_task(notice_id: int) -> bool:
