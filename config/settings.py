@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
         "ReferralStatusEnum": "referrals.choices.ReferralStatus",
         "AppealOutcomeEnum": "appeals.choices.AppealOutcome",
         "AttemptOutcomeEnum": "referrals.choices.AttemptOutcome",
+        "EvidenceKindEnum": "counterfeits.choices.EvidenceKind",
     },
 }
 

@@ -6,8 +6,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appeals.models import Appeal
-from counterfeits.choices import TRANSITIONS, ReportReason
+from counterfeits.choices import TRANSITIONS, EvidenceKind, ReportReason
 from counterfeits.filtersets import brands_for
+from counterfeits.intake import EvidenceUpload
 from counterfeits.models import Brand, Case, CaseEvent, Evidence, Report
 from counterfeits.services import DECISIONS_NEEDING_REASON, allowed_transitions, file_report
 from listings.api.serializers import ListingSummarySerializer
@@ -17,6 +18,8 @@ from sellers.models import Seller
 
 # Cap on ids in one request body: a report or a case is about one seller, not a catalogue.
 MAX_IDS_PER_REQUEST = 200
+# Cap on evidence files with one report: enough for a test buy's photos and documents.
+MAX_EVIDENCE_FILES = 20
 
 
 class BrandRefSerializer(serializers.ModelSerializer):
@@ -40,6 +43,19 @@ class ReportSellerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReportEvidenceSerializer(serializers.ModelSerializer):
+    """An evidence file filed with a report: what it is and the digest of what was stored."""
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "kind", "description", "original_name", "content_type", "size", "sha256"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "content_type": {"help_text": "The type decided from the file's content."},
+            "sha256": {"help_text": "SHA-256 of the stored content: compare with your copy."},
+        }
+
+
 class ReportSerializer(serializers.ModelSerializer):
     """A brand owner's report and where it stands."""
 
@@ -47,6 +63,9 @@ class ReportSerializer(serializers.ModelSerializer):
     seller = ReportSellerSerializer(read_only=True)
     listings = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True, help_text="Ids of the reported listings."
+    )
+    evidence = ReportEvidenceSerializer(
+        many=True, read_only=True, help_text="Evidence files filed with the report."
     )
 
     class Meta:
@@ -61,6 +80,7 @@ class ReportSerializer(serializers.ModelSerializer):
             "notifier_name",
             "notifier_email",
             "good_faith",
+            "evidence",
             "status",
             "outcome_reason",
             "case",
@@ -76,7 +96,14 @@ class ReportSerializer(serializers.ModelSerializer):
 
 
 class ReportCreateSerializer(serializers.Serializer):
-    """A new report (EU DSA Art. 16 notice). Name the seller, or listings of one seller."""
+    """A new report (EU DSA Art. 16 notice). Name the seller, or listings of one seller.
+
+    Send ``application/json``, or ``multipart/form-data`` to attach evidence files: repeat
+    ``evidence`` once per file (and ``listings`` once per id). ``evidence_kind`` and
+    ``evidence_description`` are each given once for every file, or once per file in the order
+    of the files. Files are checked by their content (PNG, JPEG, GIF, WebP, PDF or plain text,
+    at most ``MAX_UPLOAD_BYTES`` each); one refused file refuses the report and nothing is filed.
+    """
 
     brand = serializers.PrimaryKeyRelatedField(
         queryset=Brand.objects.none(), help_text="Id of a brand you belong to."
@@ -103,11 +130,64 @@ class ReportCreateSerializer(serializers.Serializer):
     good_faith = serializers.BooleanField(
         help_text="Must be true: the notifier believes in good faith the notice is accurate."
     )
+    evidence = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        max_length=MAX_EVIDENCE_FILES,
+        help_text=(
+            "multipart/form-data only: evidence files, the field repeated once per file. Each is "
+            "a PNG, JPEG, GIF or WebP image, a PDF or plain text, decided by its content."
+        ),
+    )
+    evidence_kind = serializers.ListField(
+        child=serializers.ChoiceField(choices=EvidenceKind.choices),
+        required=False,
+        default=list,
+        max_length=MAX_EVIDENCE_FILES,
+        help_text="What the files are: once for every file, or once per file in order. "
+        "Default: photo.",
+    )
+    evidence_description = serializers.ListField(
+        child=serializers.CharField(max_length=500, allow_blank=True),
+        required=False,
+        default=list,
+        max_length=MAX_EVIDENCE_FILES,
+        help_text="Describe the files: once for every file, or once per file in order. "
+        "Default: the file's name.",
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         # Another brand's id is refused exactly like one that does not exist.
         self.fields["brand"].queryset = brands_for(self.context.get("request"))
+
+    def validate(self, attrs: dict) -> dict:
+        files = attrs["evidence"]
+        for name in ("evidence_kind", "evidence_description"):
+            given = len(attrs[name])
+            if given and not files:
+                raise serializers.ValidationError({name: ["There are no evidence files."]})
+            if given not in (0, 1, len(files)):
+                raise serializers.ValidationError(
+                    {name: [f"Give one value for every file, or one per file ({len(files)})."]}
+                )
+        return attrs
+
+    @staticmethod
+    def evidence_uploads(validated_data: dict) -> list[EvidenceUpload]:
+        """The files with their kind and description (one value given applies to every file)."""
+        files = validated_data["evidence"]
+
+        def per_file(values: list[str], default: str) -> list[str]:
+            return values * len(files) if len(values) == 1 else values or [default] * len(files)
+
+        kinds = per_file(validated_data["evidence_kind"], EvidenceKind.PHOTO)
+        descriptions = per_file(validated_data["evidence_description"], "")
+        return [
+            EvidenceUpload(file, kind, description)
+            for file, kind, description in zip(files, kinds, descriptions, strict=True)
+        ]
 
     def create(self, validated_data: dict) -> Report:
         try:
@@ -121,6 +201,7 @@ class ReportCreateSerializer(serializers.Serializer):
                 notifier_name=validated_data["notifier_name"],
                 notifier_email=validated_data["notifier_email"],
                 good_faith=validated_data["good_faith"],
+                evidence=self.evidence_uploads(validated_data),
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
@@ -14,7 +15,7 @@ from rest_framework.viewsets import GenericViewSet
 from counterfeits.choices import TRANSITIONS
 from counterfeits.exceptions import PermissionRefused
 from counterfeits.filtersets import CaseFilterSet, ReportFilterSet
-from counterfeits.models import Case, CaseEvent, Report
+from counterfeits.models import Case, CaseEvent, Evidence, Report
 from counterfeits.roles import is_analyst
 from counterfeits.services import open_case, run_transition
 from listings.models import Listing
@@ -46,11 +47,16 @@ class ReportViewSet(
 
     permission_classes = [IsAnalystOrBrandOwner]
     filterset_class = ReportFilterSet
+    # JSON, or multipart/form-data when evidence files come with the report.
+    parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self) -> QuerySet[Report]:
         reports = (
             Report.objects.select_related("brand", "seller")
-            .prefetch_related(Prefetch("listings", queryset=Listing.objects.only("id")))
+            .prefetch_related(
+                Prefetch("listings", queryset=Listing.objects.only("id")),
+                Prefetch("evidence", queryset=Evidence.objects.order_by("id")),
+            )
             .order_by("-id")
         )
         if getattr(self, "swagger_fake_view", False):
