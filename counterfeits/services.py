@@ -27,6 +27,7 @@ from .choices import CaseState, NoticeKind, ReportReason, ReportStatus
 from .exceptions import TransitionRefused
 from .intake import (
     EvidenceUpload,
+    apply_misuse_measures,
     attach_evidence,
     check_evidence,
     ensure_intake_open,
@@ -156,15 +157,30 @@ def confirm_case(case_id: int, *, actor: AbstractBaseUser, reason: str) -> Case:
 
 
 @transaction.atomic
-def dismiss_case(case_id: int, *, actor: AbstractBaseUser, reason: str) -> Case:
-    """Dismiss an open case: no counterfeit, or not enough to act on."""
+def dismiss_case(
+    case_id: int, *, actor: AbstractBaseUser, reason: str, manifestly_unfounded: bool = False
+) -> Case:
+    """Dismiss an open case: no counterfeit, or not enough to act on. Its reports are rejected.
+
+    With ``manifestly_unfounded`` the reports are rejected as such (DSA Art. 23): they count
+    towards their brand's warning and suspension, as a report rejected alone does.
+    """
     case = _locked(case_id)
     before = _run(case, "dismiss", case.dismiss)
-    record_event(case, "dismiss", from_state=before, actor=actor, reason=reason)
-    case.reports.update(
-        status=ReportStatus.REJECTED, outcome_reason=reason, updated_at=timezone.now()
+    timeline_reason = f"{reason} (reports manifestly unfounded)" if manifestly_unfounded else reason
+    record_event(case, "dismiss", from_state=before, actor=actor, reason=timeline_reason)
+    report_ids = list(case.reports.values_list("pk", flat=True))
+    Report.objects.filter(pk__in=report_ids).update(
+        status=ReportStatus.REJECTED,
+        outcome_reason=reason,
+        manifestly_unfounded=manifestly_unfounded,
+        updated_at=timezone.now(),
     )
-    report_status_changed(case.reports.values_list("pk", flat=True))
+    report_status_changed(report_ids)  # stamps decided_at, which the Art. 23 count reads
+    if manifestly_unfounded:
+        brand_ids = Report.objects.filter(pk__in=report_ids).values_list("brand_id", flat=True)
+        for brand_id in sorted(set(brand_ids)):
+            apply_misuse_measures(brand_id, actor=actor)
     return case
 
 
@@ -460,10 +476,17 @@ DECISIONS_NEEDING_REASON = frozenset(
 
 
 def run_transition(
-    case_id: int, name: str, *, actor: AbstractBaseUser, reason: str = "", statement: str = ""
+    case_id: int,
+    name: str,
+    *,
+    actor: AbstractBaseUser,
+    reason: str = "",
+    statement: str = "",
+    manifestly_unfounded: bool = False,
 ) -> None:
     """Run one transition of DESIGN.md by its name, as an analyst asked for it.
 
+    ``manifestly_unfounded`` is for ``dismiss`` only (see :func:`dismiss_case`).
     Raises ``TransitionRefused`` when it is not allowed now, ``PermissionRefused`` when this
     actor may not, ``ValueError`` on missing input. Each service runs in its own transaction,
     so a refusal leaves the case, its timeline and its appeal as they were.
@@ -472,10 +495,12 @@ def run_transition(
 
     if name in DECISIONS_NEEDING_REASON and not reason.strip():
         raise ValueError(f"'{name}' needs a reason: it goes on the case's timeline.")
+    if manifestly_unfounded and name != "dismiss":
+        raise ValueError("Only a dismissal can find the reports manifestly unfounded.")
     if name == "confirm":
         confirm_case(case_id, actor=actor, reason=reason)
     elif name == "dismiss":
-        dismiss_case(case_id, actor=actor, reason=reason)
+        dismiss_case(case_id, actor=actor, reason=reason, manifestly_unfounded=manifestly_unfounded)
     elif name == "close_account":
         # Normally the task queued by confirm does this; run by hand it is the same service.
         if close_account(case_id, actor=actor, reason=reason) is None:

@@ -24,6 +24,21 @@ class TransitionForm(forms.Form):
     )
 
 
+class DismissForm(TransitionForm):
+    """Dismiss a case; optionally find its reports manifestly unfounded (EU DSA Art. 23)."""
+
+    manifestly_unfounded = forms.BooleanField(
+        required=False,
+        label="The reports were manifestly unfounded",
+        help_text=(
+            "Only for reports that were plainly baseless, not for a case that lacked evidence. "
+            "They count towards the brand's Art. 23 warning and intake suspension."
+        ),
+    )
+
+    field_order = ["reason", "manifestly_unfounded", "confirmed"]
+
+
 class AppealDecisionForm(TransitionForm):
     """Grant or deny an appeal."""
 

@@ -58,7 +58,7 @@ from sellers.models import Seller, SellerStatusChange
 from . import lockout
 from .access import analyst_required, is_htmx
 from .filters import DUE_SOON, CaseQueueFilterSet
-from .forms import AppealDecisionForm, TransitionForm
+from .forms import AppealDecisionForm, DismissForm, TransitionForm
 from .paging import SortKey, keyset_page
 
 PAGE_SIZE = 50
@@ -363,7 +363,8 @@ ACTIONS = {
         "dismiss",
         "Dismiss case",
         "",
-        "No action against the seller; the brand's reports are closed as unfounded.",
+        "No action against the seller; the brand's reports are rejected. Tick manifestly "
+        "unfounded only for baseless reports: those count towards the brand's Art. 23 measures.",
     ),
     "deny_appeal": Action(
         "deny_appeal",
@@ -465,12 +466,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workbench/case_detail.html", case_context(case, request.user))
 
 
-def _run_transition(case: Case, name: str, *, actor: object, reason: str) -> None:
+def _run_transition(
+    case: Case, name: str, *, actor: object, reason: str, manifestly_unfounded: bool = False
+) -> None:
     """Call the service behind one UI action: the same functions the API calls."""
     if name == "confirm":
         confirm_case(case.pk, actor=actor, reason=reason)
     elif name == "dismiss":
-        dismiss_case(case.pk, actor=actor, reason=reason)
+        dismiss_case(case.pk, actor=actor, reason=reason, manifestly_unfounded=manifestly_unfounded)
     elif name in DECISIONS:
         appeal_id = Appeal.objects.filter(case=case).values_list("pk", flat=True).first()
         if appeal_id is None:
@@ -495,11 +498,18 @@ def case_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     case = _case_or_404(pk)
     status = 200
     refusal = ""
-    form = TransitionForm(request.POST or None)
+    form_class = DismissForm if name == "dismiss" else TransitionForm
+    form = form_class(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
             try:
-                _run_transition(case, name, actor=request.user, reason=form.cleaned_data["reason"])
+                _run_transition(
+                    case,
+                    name,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    manifestly_unfounded=form.cleaned_data.get("manifestly_unfounded", False),
+                )
             except TransitionRefused as exc:
                 refusal, status = f"Refused: {exc.why}.", 409
             except PermissionRefused as exc:

@@ -403,9 +403,25 @@ class TransitionSerializer(serializers.Serializer):
         max_length=20000,
         help_text="file_appeal only: the seller's statement.",
     )
+    manifestly_unfounded = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "dismiss only: the case's reports are rejected as manifestly unfounded (EU DSA "
+            "Art. 23); they count towards the brand's warning and intake suspension."
+        ),
+    )
 
     def validate(self, attrs: dict) -> dict:
         name = self.context["transition"]
+        if attrs["manifestly_unfounded"] and name != "dismiss":
+            raise serializers.ValidationError(
+                {
+                    "manifestly_unfounded": [
+                        "Only a dismissal can find reports manifestly unfounded."
+                    ]
+                }
+            )
         if name in DECISIONS_NEEDING_REASON and not attrs["reason"].strip():
             raise serializers.ValidationError({"reason": [f"'{name}' needs a reason."]})
         if name == "file_appeal" and not attrs["statement"].strip():
