@@ -1,6 +1,7 @@
 // Draws the linked-seller network of templates/sellers/_network.html as SVG.
-// Data comes from a json_script element named by the svg's data-network attribute; no inline
-// script or style (strict CSP), and it runs again on every htmx swap.
+// Data comes from the svg's data-graph attribute (JSON): htmx drops script elements, data blocks
+// included, from the fragments it swaps in. No inline script or style (strict CSP); it runs
+// again on every htmx swap.
 (function () {
   "use strict";
   if (window.touchstoneNetwork) return;
@@ -22,9 +23,8 @@
 
   function draw(svg) {
     if (svg.dataset.drawn) return;
-    var source = document.getElementById(svg.dataset.network);
-    if (!source) return;
-    var data = JSON.parse(source.textContent);
+    if (!svg.dataset.graph) return;
+    var data = JSON.parse(svg.dataset.graph);
     svg.dataset.drawn = "1";
     var width = 480, height = 320, cx = width / 2, cy = height / 2;
     var radius = Math.min(width, height) / 2 - 40;

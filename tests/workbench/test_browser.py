@@ -17,6 +17,7 @@ from counterfeits.audit import record_event
 from counterfeits.choices import CaseState
 from counterfeits.models import Case, CaseEvent
 from referrals.services import ensure_default_authorities
+from sellers.identity import refresh_identifiers
 from tests.factories import PASSWORD, ReportFactory, SellerFactory, confirmable_case
 from tests.helpers import wait_for
 from tests.workbench.builders import appealed_case, listed_case
@@ -201,3 +202,22 @@ def test_analyst_confirms_a_case_and_reviewer_denies_the_appeal(
 
     # No script from a report or an appeal ever ran.
     assert page.dialogs == []
+
+
+def test_case_and_seller_pages_draw_the_linked_sellers_network(live_server, browser_page, analyst):
+    page, base = browser_page, live_server.url
+    # Given: three sellers sharing a phone number, one with the case under review.
+    phone = "+49 151 2345 6789"
+    sellers = [SellerFactory(phone=phone, country="DE") for _ in range(3)]
+    refresh_identifiers([seller.pk for seller in sellers])
+    case = listed_case(seller=sellers[0])
+
+    sign_in(page, base, "analyst")
+    for path in (f"/cases/{case.pk}/", f"/sellers/{sellers[1].pk}/"):
+        page.goto(f"{base}{path}")
+        # The panel arrives by htmx; network.js draws one node per seller and the shared links.
+        svg = page.locator("svg[data-network]")
+        expect(svg).to_have_attribute("data-drawn", "1")
+        expect(svg.locator("circle")).to_have_count(3)
+        expect(svg.locator("line")).to_have_count(3)
+        shot(page, "15-network-case" if path.startswith("/cases/") else "16-network-seller")

@@ -1,8 +1,10 @@
 """Small display helpers for the workbench templates."""
 
+import json
 from datetime import datetime, timedelta
 
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from counterfeits.choices import TRANSITIONS, CaseState
@@ -79,3 +81,13 @@ def short_hash(value: str, length: int = 12) -> str:
 def get_item(mapping: dict, key: str) -> object:
     """``mapping[key]`` in a template (None when absent)."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def as_json(value: object) -> str:
+    """JSON for a ``data-`` attribute, escaped by the template like any text.
+
+    Not ``json_script``: htmx (``allowScriptTags: false``, for the CSP) drops every script
+    element of a swapped fragment, data blocks included; an attribute survives the swap.
+    """
+    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
