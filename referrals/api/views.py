@@ -6,9 +6,12 @@ caller must not learn that it exists.
 """
 
 import ipaddress
+from datetime import datetime, tzinfo
 from typing import Any
 
+from django.db import connection, transaction
 from django.http import Http404, HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,6 +26,7 @@ from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from config.pagination import IdCursorPagination
 from counterfeits.roles import is_analyst
@@ -31,7 +35,7 @@ from .. import services
 from ..authentication import AuthorityPrincipal
 from ..choices import AccessAction
 from ..filtersets import ReferralFilterSet
-from ..models import ApiToken, Referral, SigningKey
+from ..models import ApiToken, Authority, Referral, SigningKey
 from ..pdf import render_packet_pdf
 from ..throttling import ApiClientRateThrottle
 from .serializers import (
@@ -105,6 +109,63 @@ def client_ip(request: Request) -> str | None:
         return str(ipaddress.ip_address(raw))
     except ValueError:
         return None
+
+
+FILTER_NAMES = frozenset(ReferralFilterSet.base_filters)
+# What one line of the list reads; summary_row shapes it like ReferralSummarySerializer.
+SUMMARY_COLUMNS = (
+    "id",
+    "authority_id",
+    "status",
+    "case_id",
+    "brand_name",
+    "seller_country",
+    "sha256",
+    "key_id",
+    "created_at",
+    "delivered_at",
+    "acknowledged_at",
+    "authority_reference",
+    "retracted_at",
+    "retraction_reason",
+)
+
+
+def _time(value: datetime | None, zone: tzinfo) -> str | None:
+    # DRF's DateTimeField (ISO 8601): in the current time zone, UTC written as Z. Done here
+    # because DRF's field costs 4 µs a value, most of a list page's Python time.
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def summary_row(
+    row: dict[str, Any], codes: dict[int, str], detail_prefix: str, zone: tzinfo
+) -> dict[str, Any]:
+    """One referral of the list, from ``.values(*SUMMARY_COLUMNS)``: the serializer's shape.
+
+    ``codes`` maps authority ids to codes; ``detail_prefix`` is the detail URL without its id
+    (one reverse() per page, not per row).
+    """
+    pk = row["id"]
+    return {
+        "id": pk,
+        "url": f"{detail_prefix}{pk}/",
+        "authority": codes[row["authority_id"]],
+        "status": row["status"],
+        "case_id": row["case_id"],
+        "brand": row["brand_name"],
+        "seller_country": row["seller_country"],
+        "sha256": row["sha256"],
+        "key_id": row["key_id"],
+        "created_at": _time(row["created_at"], zone),
+        "delivered_at": _time(row["delivered_at"], zone),
+        "acknowledged_at": _time(row["acknowledged_at"], zone),
+        "authority_reference": row["authority_reference"],
+        "retracted_at": _time(row["retracted_at"], zone),
+        "retraction_reason": row["retraction_reason"],
+    }
 
 
 def record_access(request: Request, action_name: str, referral: Referral | None) -> None:
@@ -185,8 +246,33 @@ class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
         return super().finalize_response(request, response, *args, **kwargs)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
-        record_access(request, AccessAction.LIST, None)
+        # The hot path of every puller: the page is read with .values() and shaped by a plain
+        # function (the same fields and formats as ReferralSummarySerializer, which stays the
+        # documented schema); building model instances and a serializer per row cost 4x more.
+        rows = self.get_queryset().select_related(None)
+        if not FILTER_NAMES.isdisjoint(request.query_params):
+            # Building and validating the filter form costs as much as the page query: only
+            # when the caller filters at all.
+            rows = self.filter_queryset(rows)
+        page = self.paginate_queryset(rows.values(*SUMMARY_COLUMNS))
+        user = request.user
+        if is_authority_client(user):
+            codes = {user.authority.pk: user.authority.code}  # no join for the common caller
+        else:
+            codes = dict(Authority.objects.values_list("id", "code"))
+        prefix = reverse("referral-detail", kwargs={"pk": 0}, request=request)[:-2]
+        zone = timezone.get_current_timezone()
+        data = [summary_row(row, codes, prefix, zone) for row in page]
+        response = self.get_paginated_response(data)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # A list shows no packet: its log line may commit without waiting for the WAL
+                # flush (a database crash can lose the last ~0.6 s of list entries, never
+                # corrupt them). Pullers list all day; a flush each request halved throughput.
+                # Packet reads and acknowledgements below keep the durable commit.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            record_access(request, AccessAction.LIST, None)
         return response
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -134,6 +134,37 @@ def test_list_query_count_is_the_same_for_one_and_a_hundred_referrals(
     assert one[0] == hundred[0]
 
 
+def test_list_rows_are_exactly_what_the_summary_serializer_documents(
+    bearer, us_token, make_referral
+):
+    # Given a plain, an acknowledged and a retracted referral
+    from rest_framework.test import APIRequestFactory
+
+    from referrals.api.serializers import ReferralSummarySerializer
+
+    plain, acked, retracted = (make_referral("US") for _ in range(3))
+    Referral.objects.filter(pk=acked.pk).update(
+        status=ReferralStatus.ACKNOWLEDGED,
+        acknowledged_at=timezone.now(),
+        authority_reference="IPRC-1",
+    )
+    retract_referrals(retracted.case, reason="appeal granted")
+    client = bearer(us_token[1])
+
+    # When the authority lists them
+    listed = client.get("/api/v1/referrals/").json()["results"]
+
+    # Then each row is field for field what the documented serializer gives for that referral
+    request = APIRequestFactory().get("/api/v1/referrals/")
+    documented = ReferralSummarySerializer(
+        Referral.objects.filter(pk__in=[plain.pk, acked.pk, retracted.pk]).order_by("id"),
+        many=True,
+        context={"request": request},
+    ).data
+    assert listed == [dict(row) for row in documented]
+    assert [r["status"] for r in listed] == ["delivered", "acknowledged", "retracted"]
+
+
 # --- acknowledgement --------------------------------------------------------------------------
 
 
