@@ -167,3 +167,48 @@ def run_load(
     result.seconds = time.perf_counter() - started
     result.requests = len(result.latencies)
     return result
+
+
+def merge(results: list[LoadResult]) -> LoadResult:
+    """Several runs as one: requests, errors, latencies and statuses added, seconds summed."""
+    merged = LoadResult()
+    for part in results:
+        merged.errors += part.errors
+        merged.seconds += part.seconds
+        merged.latencies.extend(part.latencies)
+        for code, n in part.statuses.items():
+            merged.statuses[code] = merged.statuses.get(code, 0) + n
+    merged.requests = len(merged.latencies)
+    return merged
+
+
+def run_alternating(
+    address: str,
+    ours: dict,
+    baseline: dict,
+    *,
+    rounds: int,
+    seconds: float,
+    max_requests: int,
+    **common: object,
+) -> tuple[LoadResult, LoadResult]:
+    """Ours and the baseline in alternating slices (``rounds`` each, ``seconds`` in all per side).
+
+    The machine's load drifts (other work, the page cache, autovacuum): side by side in short
+    slices, both see the same drift; one after the other, a busy minute lands on one side only.
+    ``ours`` and ``baseline`` are the keyword arguments of ``run_load`` that differ (the request
+    maker and ``on_response``).
+    """
+    mine: list[LoadResult] = []
+    theirs: list[LoadResult] = []
+    for _ in range(rounds):
+        for side, into in ((ours, mine), (baseline, theirs)):
+            part = run_load(
+                address,
+                **side,
+                seconds=seconds / rounds,
+                max_requests=max(1, max_requests // rounds),
+                **common,
+            )
+            into.append(part)
+    return merge(mine), merge(theirs)

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/touchstone_bench"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/8"
 OUT_DIR = ROOT / "var" / "bench"
+# HTTP measurements alternate ours and the baseline in this many slices each (see run_alternating).
+ROUNDS = 6
 
 
 def log(message: str) -> None:
@@ -234,7 +236,7 @@ def queue_latency(address: str, people: dict, samples: int) -> tuple[float, floa
 
 
 def measure_referral_list(results: Results, address: str, people: dict, scale) -> None:
-    from bench.load import run_load
+    from bench.load import run_alternating, run_load
     from referrals.models import Referral
 
     ids = Referral.objects.filter(authority=people["authority"]).order_by("id")
@@ -263,11 +265,18 @@ def measure_referral_list(results: Results, address: str, people: dict, scale) -
     def base_follow(n: int, state: dict, status: int, body: bytes) -> None:
         state["after"] = json.loads(body)["next"] or first_id - 1
 
-    kwargs = {"threads": threads, "seconds": scale.http_seconds,
-              "max_requests": scale.http_max_requests}  # fmt: skip
-    run_load(address, ours_request, threads=threads, seconds=2, max_requests=threads * 2)
-    ours = run_load(address, ours_request, on_response=ours_follow, **kwargs)
-    base = run_load(address, base_request, on_response=base_follow, **kwargs)
+    # Warm both (every worker imports its views on first use), then alternate in slices.
+    run_load(address, ours_request, threads=threads, seconds=2, max_requests=threads * 4)
+    run_load(address, base_request, threads=threads, seconds=2, max_requests=threads * 4)
+    ours, base = run_alternating(
+        address,
+        {"make_request": ours_request, "on_response": ours_follow},
+        {"make_request": base_request, "on_response": base_follow},
+        rounds=ROUNDS,
+        threads=threads,
+        seconds=scale.http_seconds,
+        max_requests=scale.http_max_requests,
+    )
     ratio = ours.rps / base.rps if base.rps else None
     results.add(
         f"authority referral list, pages of 100, {count:,} referrals",
@@ -302,7 +311,7 @@ def measure_referral_list(results: Results, address: str, people: dict, scale) -
 
 
 def measure_intake(results: Results, address: str, people: dict, scale) -> None:
-    from bench.load import run_load
+    from bench.load import run_alternating, run_load
     from sellers.models import Seller
 
     sellers = list(Seller.objects.order_by("id").values_list("id", flat=True)[:5000])
@@ -325,18 +334,25 @@ def measure_intake(results: Results, address: str, people: dict, scale) -> None:
         ).encode()
 
     auth = {"Authorization": f"Bearer {people['owner_token']}", "Content-Type": "application/json"}
-    kwargs = {"threads": 8, "seconds": scale.http_seconds,
-              "max_requests": scale.http_max_requests, "expect": (201,)}  # fmt: skip
-    ours = run_load(address, lambda n, s: ("POST", "/api/v1/reports/", body(), auth), **kwargs)
-    base = run_load(
+
+    def ours_request(n: int, state: dict):
+        return "POST", "/api/v1/reports/", body(), auth
+
+    def base_request(n: int, state: dict):
+        return "POST", "/bench/baseline/reports/", body(), {"Content-Type": "application/json"}
+
+    warm = {"threads": 8, "seconds": 2, "max_requests": 32, "expect": (201,)}
+    run_load(address, ours_request, **warm)
+    run_load(address, base_request, **warm)
+    ours, base = run_alternating(
         address,
-        lambda n, s: (
-            "POST",
-            "/bench/baseline/reports/",
-            body(),
-            {"Content-Type": "application/json"},
-        ),
-        **kwargs,
+        {"make_request": ours_request},
+        {"make_request": base_request},
+        rounds=ROUNDS,
+        threads=8,
+        seconds=scale.http_seconds,
+        max_requests=scale.http_max_requests,
+        expect=(201,),
     )
     ratio = ours.rps / base.rps if base.rps else None
     results.add(
