@@ -31,3 +31,26 @@ class DatabaseUnavailableMiddleware:
         )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class RejectNullCharactersMiddleware:
+    """400 for a NUL character in the query string.
+
+    No text column can hold NUL (PostgreSQL refuses it before any query runs), so a filter value
+    carrying one is not a value anyone can mean; refusing it here keeps each view from turning it
+    into a 500. Form and serializer fields already refuse NUL in bodies.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return JsonResponse(
+                {"detail": "The request contains a NUL character.", "code": "invalid"},
+                status=400,
+            )
+        return self.get_response(request)
