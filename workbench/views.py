@@ -54,6 +54,7 @@ from referrals.choices import ReferralStatus
 from referrals.models import AccessLogEntry, Authority, DeliveryAttempt, Referral
 from referrals.services import retry_failed_delivery
 from sellers.models import Seller, SellerStatusChange
+from sellers.rings import CONFIRMED_STATES, ring_review
 
 from . import lockout
 from .access import analyst_required, is_htmx
@@ -62,6 +63,9 @@ from .forms import AppealDecisionForm, DismissForm, TransitionForm
 from .paging import SortKey, keyset_page
 
 PAGE_SIZE = 50
+
+# The ring review panel is shown from confirmation on, while the finding stands.
+RING_REVIEW_STATES = frozenset(CONFIRMED_STATES)
 
 # Evidence served inline only for these types; anything else is a download.
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -201,13 +205,15 @@ def _width_class(n: int, top: int) -> str:
 _NO_DEADLINE = datetime(9999, 1, 1, tzinfo=timezone.UTC)
 
 SORTS = {
+    "priority": ("Priority, then newest", SortKey("priority", descending=True)),
     "newest": ("Newest first", SortKey("id", descending=True)),
     "oldest": ("Oldest first", SortKey("id", descending=False)),
     "deadline": ("Next deadline", SortKey("deadline_key", descending=False, is_datetime=True)),
-    "priority": ("Priority", SortKey("priority", descending=True)),
     "updated": ("Recently updated", SortKey("updated_at", descending=True, is_datetime=True)),
 }
-DEFAULT_SORT = "newest"
+# Priority first (ring with a closed counterfeiter 3, trusted flagger 2, accurate notifier 1),
+# newest first within a priority.
+DEFAULT_SORT = "priority"
 
 QUEUE_FIELDS = (
     "id",
@@ -440,8 +446,13 @@ def case_context(case: Case, user: object) -> dict:
         .order_by("id")
     )
     buttons, system_steps, barred = _actions_for(case, user)
+    # Once the case is confirmed the seller's ring is up for review: three queries whatever its
+    # size, none when the seller shares no identifier.
+    ring = ring_review(case) if case.state in RING_REVIEW_STATES else []
     return {
         "nav": "queue",
+        "ring_review": ring,
+        "ring_has_closed": any(member.closed_for_counterfeits for member in ring),
         "case": case,
         "seller": case.seller,
         "listings": listings,

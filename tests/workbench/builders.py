@@ -112,3 +112,23 @@ def analyst_reads_for(referral: Referral, n: int, user) -> None:
         AccessLogEntry(referral=referral, user=user, action=AccessAction.READ_PDF, ip="192.0.2.9")
         for _ in range(n)
     )
+
+
+def ring_case(linked: int, *, closed: int = 0, state: str = CaseState.CONFIRMED) -> Case:
+    """A case in ``state`` whose seller shares a phone with ``linked`` sellers, each with an open
+    case, plus ``closed`` sellers closed for counterfeits, and one linked seller with no case."""
+    from sellers.choices import SellerStatus
+    from sellers.identity import refresh_identifiers
+    from sellers.models import Seller
+    from tests.factories import SellerFactory
+
+    phone = f"+49 151 7000 {Seller.objects.count():04d}"
+    seller = SellerFactory(phone=phone, country="DE")
+    others = [SellerFactory(phone=phone, country="DE") for _ in range(linked + closed + 1)]
+    refresh_identifiers([seller.pk, *(other.pk for other in others)], alert=False)
+    for other in others[:linked]:
+        CaseFactory(seller=other)
+    for other in others[linked : linked + closed]:
+        force_state(CaseFactory(seller=other), CaseState.ACCOUNT_CLOSED)
+        Seller.objects.filter(pk=other.pk).update(status=SellerStatus.CLOSED)
+    return force_state(listed_case(seller=seller), state)

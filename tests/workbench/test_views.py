@@ -42,6 +42,7 @@ from tests.workbench.builders import (
     listed_case,
     referral_for,
     referred_case,
+    ring_case,
 )
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +198,11 @@ def build_referrals(n, analyst):
     return reverse("workbench:referrals")
 
 
+def build_ring_review(n, analyst):
+    """A confirmed case whose seller is linked to n sellers with cases, one closed for fakes."""
+    return reverse("workbench:case", args=[ring_case(n, closed=1).pk])
+
+
 def build_referral_page(n, analyst):
     referral = referral_for(referred_case())
     attempts_for(referral, n)
@@ -217,6 +223,7 @@ def build_referral_page(n, analyst):
         build_appeal_page,
         build_referrals,
         build_referral_page,
+        build_ring_review,
     ],
 )
 def test_page_query_count_is_the_same_for_1_and_50_rows(build, analyst, analyst_client):
@@ -645,6 +652,33 @@ def test_the_case_page_shows_units_sold_and_a_verified_chain(analyst_client, ana
     assert response.context["units_total"] == 7
     assert response.context["chain_broken"] is None
     assert b"chain verified" in response.content
+
+
+def test_a_confirmed_case_lists_linked_sellers_with_cases_closed_counterfeiters_first(
+    analyst_client,
+):
+    case = ring_case(2, closed=1)
+
+    response = analyst_client.get(reverse("workbench:case", args=[case.pk]))
+
+    review = response.context["ring_review"]
+    assert len(review) == 3  # the linked seller with no case is not listed
+    assert review[0].closed_for_counterfeits
+    assert not any(member.closed_for_counterfeits for member in review[1:])
+    html = response.content.decode()
+    assert 'id="ring-review"' in html
+    assert "closed for counterfeits" in html
+    assert html.count("data-ring-seller=") == 3
+    assert "Phone <code>" in html.split('id="ring-review"')[1].split("</section>")[0]
+
+
+def test_an_open_case_has_no_ring_review_yet(analyst_client):
+    case = ring_case(2, closed=1, state=CaseState.OPEN)
+
+    response = analyst_client.get(reverse("workbench:case", args=[case.pk]))
+
+    assert response.context["ring_review"] == []
+    assert b'id="ring-review"' not in response.content
 
 
 def test_the_case_page_flags_a_tampered_chain(analyst_client, analyst):
