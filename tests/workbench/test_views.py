@@ -727,6 +727,23 @@ def test_the_access_log_names_the_api_client_or_the_analyst_who_read_the_packet(
     assert "analyst" in rows.split("dana.reads")[1][:80]
 
 
+def test_an_analyst_opens_the_packet_from_the_referral_page_and_the_read_is_logged(
+    analyst_client, analyst
+):
+    referral = referral_for(referred_case(), AuthorityFactory(code="US-IPRC"))
+    page = analyst_client.get(reverse("workbench:referral", args=[referral.pk])).content.decode()
+    json_url = reverse("referral-packet-json", args=[referral.pk])
+    assert f'href="{json_url}"' in page
+    assert f'href="{reverse("referral-packet-pdf", args=[referral.pk])}"' in page
+
+    assert analyst_client.get(json_url).status_code == 200
+
+    page = analyst_client.get(reverse("workbench:referral", args=[referral.pk])).content.decode()
+    access = page.split('id="access-title"')[1]
+    assert analyst.get_username() in access
+    assert "Read packet (JSON)" in access
+
+
 def test_the_referrals_page_counts_per_authority_and_status(analyst_client):
     us, eu = AuthorityFactory(code="US-IPRC"), AuthorityFactory(code="EU-IPC3")
     referral_for(referred_case(), us, status=ReferralStatus.FAILED)
