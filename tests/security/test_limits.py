@@ -1,0 +1,120 @@
+"""Limits: nobody can ask for everything, send anything, or guess forever."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from counterfeits.models import Case, Evidence, Report
+from sellers.models import Seller
+from tests.factories import PASSWORD, BrandFactory, SellerFactory
+from tests.security.conftest import PNG, client_for
+
+
+@pytest.mark.parametrize(
+    ("path", "model"), [("/api/v1/cases/", Case), ("/api/v1/sellers/", Seller)]
+)
+def test_page_size_is_capped_whatever_the_caller_asks(world, path, model):
+    # Given more rows than the largest page
+    seller, brand = SellerFactory(), BrandFactory()
+    if model is Case:
+        Case.objects.bulk_create([Case(seller=seller, brand=brand) for _ in range(205)])
+    else:
+        Seller.objects.bulk_create(
+            [Seller(external_id=f"BULK-{n}", name=f"Bulk {n}", country="US") for n in range(205)]
+        )
+    client = client_for(world, "analyst")
+
+    # When an analyst asks for a page of a million
+    response = client.get(path, {"page_size": 1_000_000})
+
+    # Then they get the cap, and a link to the rest
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["results"]) == 200
+    assert body["next"]
+
+
+def test_a_body_over_the_upload_limit_is_refused_before_it_is_read(world, settings):
+    # Given a small body limit, and a brand owner filing a report with a huge explanation
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client = client_for(world, "brand_own")
+    reports = Report.objects.count()
+    body = {
+        "brand": world.brand.pk,
+        "seller": world.seller.pk,
+        "reason": "counterfeit",
+        "explanation": "x" * 50_000,
+        "notifier_name": "Desk",
+        "notifier_email": "desk@brand.example",
+        "good_faith": True,
+    }
+
+    # When it is sent as JSON to the API and as a form to the portal
+    api = client.post("/api/v1/reports/", json.dumps(body), content_type="application/json")
+    page = client.post("/portal/reports/new/", body)
+
+    # Then both are refused as too large (never a 500), and no report was made
+    assert api.status_code in (400, 413), api.content[:200]
+    assert page.status_code in (400, 413), page.content[:200]
+    assert Report.objects.count() == reports
+
+
+def test_an_evidence_file_over_the_limit_is_refused_with_a_field_error(world, settings):
+    # Given a 1 kB evidence cap, and a brand owner attaching a 4 kB image
+    settings.MAX_UPLOAD_BYTES = 1024
+    client = client_for(world, "brand_own")
+    reports, evidence = Report.objects.count(), Evidence.objects.count()
+    big = SimpleUploadedFile("big.png", PNG + b"\0" * 4096, content_type="image/png")
+
+    # When the report is filed with it
+    response = client.post(
+        "/api/v1/reports/",
+        {
+            "brand": world.brand.pk,
+            "seller": world.seller.pk,
+            "reason": "counterfeit",
+            "explanation": "Photos of the fake.",
+            "notifier_name": "Desk",
+            "notifier_email": "desk@brand.example",
+            "good_faith": True,
+            "evidence": [big],
+        },
+    )
+
+    # Then it is a 400 naming the evidence, and nothing was stored
+    assert response.status_code == 400
+    assert "evidence" in response.json()
+    assert (Report.objects.count(), Evidence.objects.count()) == (reports, evidence)
+
+
+def test_an_authority_over_its_rate_gets_429_with_retry_after(world, settings):
+    # Given a rate of three requests a minute
+    settings.AUTHORITY_THROTTLE_RATE = "3/min"
+    client = client_for(world, "authority_us")
+
+    # When the authority asks four times
+    answers = [client.get("/api/v1/referrals/") for _ in range(4)]
+
+    # Then the fourth is throttled and says when to come back
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("login_path", "role"), [("/accounts/login/", "analyst"), ("/portal/login/", "brand_own")]
+)
+def test_login_locks_after_repeated_failures_even_for_the_right_password(world, login_path, role):
+    # Given a user, and someone guessing their password
+    user = world.users[role]
+    client = Client()
+    for _ in range(5):
+        client.post(login_path, {"username": user.username, "password": "wrong-guess"})
+
+    # When the right password comes next
+    response = client.post(login_path, {"username": user.username, "password": PASSWORD})
+
+    # Then it is refused (too many attempts), and no session was opened
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
