@@ -213,6 +213,9 @@ class Case(FSMModelMixin, models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["state", "-id"]),
+            # The analyst queue's default order (priority first, then newest), whole and per state.
+            models.Index(fields=["-priority", "-id"], name="case_queue_priority"),
+            models.Index(fields=["state", "-priority", "-id"], name="case_state_queue_priority"),
             models.Index(fields=["brand", "state"]),
             models.Index(fields=["seller", "state"]),
             models.Index(fields=["assignee", "state"]),

@@ -8,6 +8,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from counterfeits.choices import TRANSITIONS, CaseState
+from counterfeits.intake import PRIORITY_ACCURATE_NOTIFIER, PRIORITY_TRUSTED_FLAGGER
+from sellers.rings import PRIORITY_RING_WITH_CLOSED_SELLER
 from workbench.access import role_label
 
 register = template.Library()
@@ -91,3 +93,30 @@ def as_json(value: object) -> str:
     element of a swapped fragment, data blocks included; an attribute survives the swap.
     """
     return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+# Why a case is ahead in the queue: (badge word, tooltip) per priority a rule sets.
+PRIORITY_LANES = {
+    PRIORITY_RING_WITH_CLOSED_SELLER: ("ring", "Linked to a seller closed for counterfeits"),
+    PRIORITY_TRUSTED_FLAGGER: ("trusted flagger", "Reported by a trusted flagger (DSA Art. 22)"),
+    PRIORITY_ACCURATE_NOTIFIER: (
+        "accurate notifier",
+        "Reported by a verified brand whose reports are usually right",
+    ),
+}
+
+
+@register.filter
+def priority_label(value: int) -> str:
+    """Why a case is ahead in the queue, in a word or two."""
+    if not value:
+        return ""
+    return PRIORITY_LANES.get(value, ("set by hand", ""))[0]
+
+
+@register.filter
+def priority_title(value: int) -> str:
+    """The longer explanation of a case's priority, for the badge's tooltip."""
+    if not value:
+        return "No priority"
+    return PRIORITY_LANES.get(value, ("", f"Priority {value}, set by hand"))[1]
