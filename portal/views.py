@@ -20,7 +20,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from counterfeits.brands import TrademarkEntry, brands_of, register_brand, verify_brand
-from counterfeits.choices import NoticeKind, ReportStatus
+from counterfeits.choices import NoticeKind, ReportReason, ReportStatus
 from counterfeits.intake import (
     EvidenceUpload,
     IntakeSuspended,
@@ -96,7 +96,12 @@ class PortalLoginView(LockoutMixin, auth_views.LoginView):
 
 
 def _reports_of(user) -> QuerySet[Report]:
-    return Report.objects.filter(brand__in=brands_of(user))
+    reports = Report.objects.filter(brand__in=brands_of(user))
+    if not is_analyst(user):
+        # A ring-detection alert is the analysts' lead, not the brand's notice: it names a seller
+        # who only shares an identifier with a counterfeiter and may be innocent.
+        reports = reports.exclude(reason=ReportReason.LINKED_TO_CLOSED_SELLER)
+    return reports
 
 
 def _report_rows(reports: QuerySet[Report]) -> QuerySet[Report]:
