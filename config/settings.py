@@ -160,7 +160,26 @@ MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail through Django 6.1's MAILERS (EMAIL_BACKEND and the EMAIL_HOST... settings are
+# deprecated). The environment keeps the familiar names. A developer's laptop prints mail to the
+# console; with DEBUG off the default is SMTP, so a deployment never drops notices silently
+# (``check --deploy`` refuses a console backend there: mail.E001).
+_SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+_EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG else _SMTP_BACKEND
+)
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
+if _EMAIL_BACKEND == _SMTP_BACKEND:
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("EMAIL_HOST", "localhost"),
+        "port": env_int("EMAIL_PORT", 0) or None,  # None: 25, or 587 with TLS, 465 with SSL
+        "username": env_str("EMAIL_HOST_USER", ""),
+        "password": env_str("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        # A notice task must not hang on a dead mail server; it retries on OSError.
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
+    }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "trust-and-safety@touchstone.example")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
