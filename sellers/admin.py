@@ -11,8 +11,23 @@ from .services import linked_sellers
 
 
 class SellerIdentifierInline(admin.TabularInline):
+    """The identifiers that link accounts, shown read-only: they are derived from the seller's
+    fields (and payment accounts) on every save, so a hand edit here would be overwritten."""
+
     model = SellerIdentifier
     extra = 0
+    fields = ["kind", "value"]
+    readonly_fields = fields
+    verbose_name_plural = "identifiers (derived from the fields above on save)"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class SellerStatusChangeInline(admin.TabularInline):
@@ -62,7 +77,7 @@ class SellerAdmin(admin.ModelAdmin):
         self, request: HttpRequest, form: object, formsets: object, change: bool
     ) -> None:
         # Not a post_save signal (house style): the admin, like the catalog import, re-derives
-        # the seller's identifiers and ring group explicitly once the seller and inlines are saved.
+        # the seller's identifiers and ring group explicitly once the seller is saved.
         super().save_related(request, form, formsets, change)
         refresh_identifiers([form.instance.pk])
 
@@ -85,11 +100,22 @@ class SellerAdmin(admin.ModelAdmin):
 
 @admin.register(SellerIdentifier)
 class SellerIdentifierAdmin(admin.ModelAdmin):
+    """Searchable, read-only: identifiers are derived from sellers, never typed in."""
+
     list_display = ["kind", "value", "seller"]
     list_filter = ["kind"]
     search_fields = ["value", "seller__external_id", "seller__name"]
     raw_id_fields = ["seller"]
     list_select_related = ["seller"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(SellerStatusChange)
