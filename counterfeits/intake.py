@@ -157,6 +157,22 @@ def _report_notice_key(report: Report) -> str:
     return f"report:{report.pk}:{report.status}"
 
 
+def _status_notice(report: Report, now: datetime) -> Notice:
+    """The e-mail a report's notifier is owed for the status the report has now."""
+    context = {"report": report, "brand": report.brand, "site": settings.SITE_URL}
+    return Notice(
+        report=report,
+        brand=report.brand,
+        kind=NoticeKind.REPORT_STATUS,
+        dedupe_key=_report_notice_key(report),
+        recipient=report.notifier_email,
+        subject=f"Report #{report.pk} ({report.brand.name}): {report.get_status_display().lower()}",
+        body=render_to_string("portal/email/report_status.txt", context),
+        html_body=render_to_string("portal/email/report_status.html", context),
+        created_at=now,
+    )
+
+
 def report_status_changed(report_ids: Iterable[int]) -> int:
     """Record that these reports reached their current status: stamp ``decided_at`` on a final
     one and owe the notifier one e-mail about it (sent on commit). Safe to call twice.
@@ -171,23 +187,7 @@ def report_status_changed(report_ids: Iterable[int]) -> int:
         decided_at=now
     )
     reports = list(Report.objects.filter(pk__in=ids).select_related("brand", "case"))
-    notices = []
-    for report in reports:
-        context = {"report": report, "brand": report.brand, "site": settings.SITE_URL}
-        notices.append(
-            Notice(
-                report=report,
-                brand=report.brand,
-                kind=NoticeKind.REPORT_STATUS,
-                dedupe_key=_report_notice_key(report),
-                recipient=report.notifier_email,
-                subject=f"Report #{report.pk} ({report.brand.name}): "
-                f"{report.get_status_display().lower()}",
-                body=render_to_string("portal/email/report_status.txt", context),
-                html_body=render_to_string("portal/email/report_status.html", context),
-                created_at=now,
-            )
-        )
+    notices = [_status_notice(report, now) for report in reports]
     Notice.objects.bulk_create(notices, ignore_conflicts=True)
     owed = Notice.objects.filter(
         dedupe_key__in=[n.dedupe_key for n in notices], sent_at__isnull=True, created_at=now
@@ -197,6 +197,20 @@ def report_status_changed(report_ids: Iterable[int]) -> int:
         enqueue("counterfeits.tasks.send_notice_task", notice_id)
         queued += 1
     return queued
+
+
+def report_received(report: Report) -> Notice:
+    """Owe the notifier of a report filed just now its "received" e-mail (sent on commit).
+
+    ``report_status_changed`` for the one case where nothing needs reading back: the report
+    is in hand, not final, and no notice can exist for it yet.
+    """
+    if report.status != ReportStatus.RECEIVED:
+        raise ValueError(f"Report #{report.pk} is {report.status}, not received.")
+    notice = _status_notice(report, timezone.now())
+    notice.save(force_insert=True)
+    enqueue("counterfeits.tasks.send_notice_task", notice.pk)
+    return notice
 
 
 @transaction.atomic

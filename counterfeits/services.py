@@ -31,6 +31,7 @@ from .intake import (
     attach_evidence,
     check_evidence,
     ensure_intake_open,
+    report_received,
     report_status_changed,
 )
 from .models import Brand, BrandMembership, Case, CaseEvent, IdempotencyRecord, Notice, Report
@@ -391,16 +392,21 @@ def file_report(
     seller: Seller | None = None,
     listing_ids: Iterable[int] = (),
     evidence: Sequence[EvidenceUpload] = (),
+    membership_checked: bool = False,
 ) -> Report:
     """File a brand owner's notice (EU DSA Art. 16) against one seller.
 
     The seller is named directly or derived from the listings, which must all be that one
     seller's. A brand owner files only for brands they belong to; analysts for any brand.
-    Raises ``django.core.exceptions.ValidationError`` with field errors and creates nothing.
+    ``membership_checked`` says the caller loaded ``brand`` through the reporter's own
+    memberships (``counterfeits.filtersets.brands_for``, as the API does), so it is not asked
+    again. Raises ``django.core.exceptions.ValidationError`` with field errors and creates
+    nothing.
     """
     errors: dict[str, list[str]] = {}
     if (
-        not is_analyst(reporter)
+        not membership_checked
+        and not is_analyst(reporter)
         and not BrandMembership.objects.filter(brand=brand, user=reporter).exists()
     ):
         errors["brand"] = ["You can only report for brands you belong to."]
@@ -434,10 +440,11 @@ def file_report(
     if errors:
         raise ValidationError(errors)
     ensure_intake_open(brand)  # DSA Art. 23: IntakeSuspended while the brand is suspended
+    named = {"seller": seller} if seller is not None else {"seller_id": listings[0].seller_id}
     report = Report.objects.create(
         brand=brand,
         reporter=reporter,
-        seller_id=seller.pk if seller is not None else listings[0].seller_id,
+        **named,
         reason=reason,
         explanation=explanation,
         notifier_name=notifier_name,
@@ -445,10 +452,27 @@ def file_report(
         good_faith=True,
     )
     if listings:
-        report.listings.set(listings)
-    attach_evidence(report, checked_evidence, uploaded_by=reporter)
-    report_status_changed([report.pk])  # the notifier's "received" e-mail, on commit
+        # A new report links nothing yet: one insert, not set()'s read-compare-write.
+        Report.listings.through.objects.bulk_create(
+            [Report.listings.through(report=report, listing=listing) for listing in listings]
+        )
+    stored = attach_evidence(report, checked_evidence, uploaded_by=reporter)
+    report_received(report)  # the notifier's "received" e-mail, on commit
+    # The report's listings and evidence are exactly what was just written: hand them over as
+    # Django's prefetch would, so the caller's serializer does not read them back.
+    _as_prefetched(report, "listings", listings)
+    _as_prefetched(report, "evidence", sorted(stored, key=lambda item: item.pk))
     return report
+
+
+def _as_prefetched(instance: Report, relation: str, objects: list) -> None:
+    """Fill ``instance.<relation>.all()`` with ``objects``, as ``prefetch_related`` does."""
+    rows = getattr(instance, relation).all()
+    rows._result_cache = list(objects)
+    rows._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[relation] = rows
 
 
 # --- transitions by name (the API's and the UI's entry point) ------------------------------

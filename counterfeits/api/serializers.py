@@ -202,6 +202,8 @@ class ReportCreateSerializer(serializers.Serializer):
                 notifier_email=validated_data["notifier_email"],
                 good_faith=validated_data["good_faith"],
                 evidence=self.evidence_uploads(validated_data),
+                # The brand field's queryset is brands_for(request): a brand owner's own only.
+                membership_checked=True,
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc

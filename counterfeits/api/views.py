@@ -79,8 +79,9 @@ class ReportViewSet(
         body = ReportCreateSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         report = body.save()
-        data = ReportSerializer(self.get_queryset().get(pk=report.pk)).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        # The report as filed: its brand and seller are in hand and file_report hands over
+        # its listings and evidence as a prefetch, so nothing just written is read back.
+        return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
 def case_detail_queryset() -> QuerySet[Case]:
