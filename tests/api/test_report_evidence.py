@@ -338,3 +338,23 @@ def test_report_list_with_evidence_costs_the_same_queries_for_one_and_many(
     assert len(response.json()["results"]) == 10
     assert all(len(row["evidence"]) == 2 for row in response.json()["results"])
     assert len(many) == len(one)
+
+
+def test_more_than_twenty_files_are_refused_and_nothing_is_filed(vendor, brand, listing, settings):
+    files = [upload(f"{n}.jpg", JPEG_BYTES + bytes([n])) for n in range(21)]
+
+    response = vendor.post(URL, form(brand, listing, evidence=files), format="multipart")
+
+    assert response.status_code == 400
+    assert "evidence" in response.json()
+    assert not Report.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_more_files_than_django_parses_is_a_client_error_not_a_500(vendor, brand, listing):
+    files = [upload(f"{n}.jpg", JPEG_BYTES) for n in range(101)]
+
+    response = vendor.post(URL, form(brand, listing, evidence=files), format="multipart")
+
+    assert response.status_code == 400
+    assert not Report.objects.exists()
