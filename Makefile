@@ -34,7 +34,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make install  create $(VENV) (Python >= 3.12) and install requirements-dev.txt"
-	@echo "make run      migrate, seed_demo, collectstatic, then web + worker + beat"
+	@echo "make run      migrate, seed_demo, collectstatic, then web + worker + beat on 127.0.0.1:$(PORT) (PORT=...)"
 	@echo "make test     ruff check + format check, then pytest -n $(PYTEST_WORKERS) on PostgreSQL + Redis"
 	@echo "make chaos    fault tests (kill -9 workers, stop Redis, restart PostgreSQL) on a private stack"
 	@echo "make lint     ruff check + ruff format --check"
@@ -71,10 +71,14 @@ $(VAR_DIR):
 migrate: install | $(VAR_DIR)
 	$(PY) manage.py migrate --noinput
 
+# Where `make run` serves: PORT=8001 make run (or RUN_ADDRESS=host:port); e-mailed links follow.
+PORT ?= 8000
+RUN_ADDRESS ?= 127.0.0.1:$(PORT)
+
 run: migrate
-	$(PY) manage.py seed_demo
+	SITE_URL="$${SITE_URL:-http://$(RUN_ADDRESS)}" $(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	VENV=$(VENV) VAR_DIR=$(VAR_DIR) scripts/run_all.sh
+	VENV=$(VENV) VAR_DIR=$(VAR_DIR) RUN_ADDRESS=$(RUN_ADDRESS) scripts/run_all.sh
 
 lint: install
 	$(BIN)/ruff check .

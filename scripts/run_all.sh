@@ -9,8 +9,27 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
 VAR_DIR="${VAR_DIR:-${TOUCHSTONE_VAR_DIR:-var}}"
-ADDRESS="${RUN_ADDRESS:-127.0.0.1:8000}"
+# PORT picks the port (RUN_ADDRESS the whole host:port); links in e-mails follow it.
+ADDRESS="${RUN_ADDRESS:-127.0.0.1:${PORT:-8000}}"
+export SITE_URL="${SITE_URL:-http://$ADDRESS}"
 mkdir -p "$VAR_DIR"
+
+# Say so plainly when the port is taken, before starting anything.
+if ! "$BIN/python" - "$ADDRESS" <<'PY'
+import socket, sys
+host, _, port = sys.argv[1].rpartition(":")
+with socket.socket() as probe:
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind((host or "127.0.0.1", int(port)))
+    except OSError:
+        sys.exit(1)
+PY
+then
+    echo "run_all: $ADDRESS is already in use. Stop what runs there, or pick another port:" \
+        "PORT=8001 make run" >&2
+    exit 1
+fi
 
 pids=()
 names=()
@@ -58,8 +77,15 @@ start web "$BIN/python" manage.py runserver "$ADDRESS"
 start worker "$BIN/celery" -A config worker -l info
 start beat "$BIN/celery" -A config beat -l info --schedule "$VAR_DIR/celerybeat-schedule"
 
-echo "run_all: Touchstone on http://$ADDRESS/ (admin: /admin/, API docs: /api/v1/docs/)." \
-    "Ctrl-C stops everything."
+cat <<EOF
+run_all: Touchstone is starting on http://$ADDRESS/ (ready when http://$ADDRESS/healthz answers).
+  workbench     http://$ADDRESS/            analyst, reviewer (appeals), admin
+  brand portal  http://$ADDRESS/portal/     brand
+  admin         http://$ADDRESS/admin/      admin
+  API docs      http://$ADDRESS/api/v1/docs/
+  The demo password is printed by seed_demo above. E-mails (statements of reasons, with each
+  seller's appeal link) are printed by the worker. Ctrl-C stops web, worker and beat.
+EOF
 
 # Return as soon as any of the three exits.
 wait -n "${pids[@]}"
