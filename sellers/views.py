@@ -80,7 +80,8 @@ def open_linked_case(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError as refusal:
         return HttpResponse(str(refusal), status=409)
     target = reverse("workbench:case", args=[case.pk])
-    messages.success(request, f"Case #{case.pk} opened on {seller.display_name}.")
+    # No full stop of our own: company names often end with one ("Co., Ltd.").
+    messages.success(request, f"Case #{case.pk} opened on {seller.display_name}")
     if request.headers.get("HX-Request") == "true":
         response = HttpResponse(status=204)
         response["HX-Redirect"] = target

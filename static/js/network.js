@@ -56,7 +56,7 @@
       var label = (n.company_name || n.name);
       if (label.length > 22) label = label.slice(0, 21) + "…";
       link.appendChild(el("text", {
-        x: p.x, y: p.y + (p.y > cy ? 26 : -18), "text-anchor": "middle", "font-size": 11,
+        x: p.x, y: p.y + (p.y >= cy ? 28 : -18), "text-anchor": "middle", "font-size": 11,
         fill: "#1b2631"
       }, label));
       var cases = n.cases.map(function (c) { return "#" + c.id + " " + c.state; }).join(", ");

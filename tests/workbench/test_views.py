@@ -677,6 +677,18 @@ def test_a_confirmed_case_lists_linked_sellers_with_cases_closed_counterfeiters_
     assert "Phone <code>" in html.split('id="ring-review"')[1].split("</section>")[0]
 
 
+def test_the_linked_sellers_panel_names_case_states_in_words(analyst_client):
+    case = ring_case(1, closed=1)
+
+    response = analyst_client.get(
+        reverse("sellers:network", args=[case.seller_id]), {"case": case.pk}
+    )
+
+    html = response.content.decode()
+    assert " account closed</span>" in html
+    assert "account_closed</span>" not in html
+
+
 def test_an_open_case_has_no_ring_review_yet(analyst_client):
     case = ring_case(2, closed=1, state=CaseState.OPEN)
 
