@@ -56,3 +56,24 @@ def test_brand_owner_files_a_report_with_a_photo_and_sees_the_case_opened(
     page.goto(f"{live_server.url}/portal/reports/")
     assert "Case opened" in page.inner_text(f"tr[data-report='{report.pk}']")
     screenshot(page, "portal-report-case-opened")
+
+
+def test_the_report_form_fits_a_phone_screen_with_search_results(
+    live_server, page, owner, brand, listing
+):
+    # Given search results whose seller and listing id are long
+    listing.external_id = "marketplace-listing-id-that-is-rather-long-0001"
+    listing.save(update_fields=["external_id"])
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/portal/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/portal/")
+
+    page.goto(f"{live_server.url}/portal/reports/new/?q=Chronograph")
+
+    # Then the table scrolls inside its box and the page itself does not scroll sideways
+    page.locator(f"#listing-{listing.pk}").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "portal-report-form-narrow")

@@ -221,3 +221,7 @@ def test_case_and_seller_pages_draw_the_linked_sellers_network(live_server, brow
         expect(svg.locator("circle")).to_have_count(3)
         expect(svg.locator("line")).to_have_count(3)
         shot(page, "15-network-case" if path.startswith("/cases/") else "16-network-seller")
+        # On a phone the panel's table scrolls inside its box, not the page.
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.set_viewport_size({"width": 1280, "height": 900})
