@@ -19,6 +19,10 @@ How it works, and why:
 - After each committed batch a checkpoint (the file's SHA-256 and the last committed line) is
   written next to the input; a crashed import run again resumes after that line. A finished
   import removes its checkpoint, so the next run of the same file starts from the top.
+- A seller row may carry a ``payment_account`` (IBAN or account number). It is never stored:
+  it goes only through ``sellers.identity.set_payment_accounts`` (a keyed hash, for linking
+  ring accounts) before the batch's ``refresh_identifiers``. A blank one leaves the seller's
+  recorded account as it is; a bad one is a bad row whose message does not repeat it.
 - Touchstone owns some fields once a row exists: a seller's account status and a listing's
   status (a case closure delists; a later sync must not quietly re-list). Those are set on
   insert only.
@@ -26,10 +30,10 @@ How it works, and why:
 
 import csv
 import hashlib
-import importlib
 import io
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +50,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from counterfeits.models import Brand
+from sellers.identity import normalize_payment_account, refresh_identifiers, set_payment_accounts
 from sellers.models import Seller
 
 from .choices import ListingStatus
@@ -57,6 +62,9 @@ DEFAULT_BATCH_SIZE = 2000
 MAX_KEPT_ERRORS = 10_000
 
 
+_SPACE = re.compile(r"\s")
+
+
 class RowError(ValueError):
     """A value that does not fit its column; the message says what would."""
 
@@ -66,7 +74,7 @@ class RowError(ValueError):
 
 def _text(max_length: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        if isinstance(value, dict | list):
+        if isinstance(value, (dict, list)):  # noqa: UP038 - a tuple is faster, per field
             raise RowError("must be text, not a list or an object")
         text = str(value).strip()
         if len(text) > max_length:
@@ -92,16 +100,23 @@ def _email(value: Any) -> str:
     return address
 
 
+# The shape nearly every marketplace URL has: accepted without urlsplit (a third of a listing
+# row's validation). Anything else takes the full check below, which accepts all of these too.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#]\S*)?")
+
+
 def _url(value: Any) -> str:
     # A structural check (scheme, host, no spaces): Django's URLValidator regex costs more than
     # the rest of a listing row's validation together, at a million rows.
     url = _text(500)(value)
+    if _PLAIN_URL.fullmatch(url):
+        return url
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:  # e.g. an unclosed IPv6 bracket
         host = None
-    if host is None or parts.scheme not in ("http", "https") or any(c.isspace() for c in url):
+    if host is None or parts.scheme not in ("http", "https") or _SPACE.search(url):
         raise RowError(f"not a valid http(s) URL: {url!r}")
     return url
 
@@ -180,6 +195,15 @@ def _status(value: Any) -> str:
     return status
 
 
+def _payment_account(value: Any) -> str:
+    # Kept in memory only until sellers.identity.set_payment_accounts hashes it; the message
+    # never repeats the value (bad rows are printed and logged).
+    account = _text(100)(value)
+    if not normalize_payment_account(account):
+        raise RowError("an IBAN or account number of at least 6 letters and digits")
+    return account
+
+
 @dataclass(frozen=True)
 class Column:
     parse: Callable[[Any], Any]
@@ -211,6 +235,8 @@ SCHEMAS: dict[str, dict[str, Column]] = {
                 "postal_code",
             )
         },
+        # Never stored: only its keyed hash, through sellers.identity.set_payment_accounts.
+        "payment_account": Column(_payment_account, default=None),
     },
     "product": {
         "external_id": Column(_model_text(Product, "external_id"), required=True),
@@ -257,8 +283,13 @@ ALIASES = {
 }
 
 # Fields an import may overwrite on an existing row (everything else is set on insert only).
+# Columns of a seller row that are not Seller fields.
+SELLER_EXTRAS = ("payment_account",)
 UPDATE_FIELDS = {
-    "seller": [*(n for n in SCHEMAS["seller"] if n != "external_id"), "updated_at"],
+    "seller": [
+        *(n for n in SCHEMAS["seller"] if n != "external_id" and n not in SELLER_EXTRAS),
+        "updated_at",
+    ],
     "product": ["brand", "title", "gtin", "safety_risk"],
     "listing": ["seller", "product", "marketplace", "title", "url", "price", "currency"],
     "sale": ["listing", "units", "customer_country", "sold_at"],
@@ -269,6 +300,10 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# Per kind: its schema as (name, column) pairs, read once per row.
+_COLUMNS = {kind: tuple(schema.items()) for kind, schema in SCHEMAS.items()}
+
+
 def validate_row(raw: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, str]]:
     """Check one row: return (kind, clean values, errors by field). Errors empty means good."""
     kind_value = raw.get("type", raw.get("kind"))
@@ -277,16 +312,18 @@ def validate_row(raw: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[
         got = "nothing" if _blank(kind_value) else repr(kind_value)
         return None, {}, {"type": f"one of {', '.join(KINDS)} (got {got})"}
     aliases = ALIASES[kind]
+    schema = SCHEMAS[kind]
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name = aliases.get(key, key)
-        if name in SCHEMAS[kind] and (name not in values or _blank(values[name])):
+        if name in schema and (name not in values or _blank(values[name])):
             values[name] = value
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for name, column in SCHEMAS[kind].items():
+    # _blank inlined: this loop runs for every field of every row of a million-row catalog.
+    for name, column in _COLUMNS[kind]:
         value = values.get(name)
-        if _blank(value):
+        if value is None or (isinstance(value, str) and not value.strip()):
             if column.required:
                 errors[name] = "required"
             else:
@@ -433,26 +470,21 @@ class ImportReport:
 Pending = dict[str, dict[str, tuple[int, dict[str, Any]]]]  # kind -> external_id -> (line, row)
 
 
-def after_sellers_upserted(seller_ids: list[int]) -> None:
-    """Keep the sellers' normalised identifiers (``SellerIdentifier``) current after an import.
-
-    The normalisation belongs to ``sellers.identity.refresh_identifiers`` (counterfeit-ring
-    detection); it is called when that module provides it, in the batch's transaction.
-    """
-    if not seller_ids:
-        return
-    try:
-        identity = importlib.import_module("sellers.identity")
-    except ModuleNotFoundError:
-        return
-    refresh = getattr(identity, "refresh_identifiers", None)
-    if refresh is not None:
-        refresh(seller_ids)
-
-
 def _ids_by_external_id(model: type, external_ids: Iterable[str]) -> dict[str, int]:
     wanted = list(set(external_ids))
     found: dict[str, int] = {}
+    if connection.vendor == "postgresql":
+        # One array parameter: Django's IN (...) prepares each of thousands of values in Python.
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
+            for start in range(0, len(wanted), 20_000):
+                cursor.execute(
+                    f"SELECT external_id, id FROM {table} "  # noqa: S608 - the model's own table
+                    "WHERE external_id = ANY(%s::varchar[])",
+                    [wanted[start : start + 20_000]],
+                )
+                found.update(cursor.fetchall())
+        return found
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]
         found.update(model.objects.filter(external_id__in=chunk).values_list("external_id", "id"))
@@ -473,11 +505,12 @@ def _defaults_for(model: type, columns: set[str]) -> dict[str, Any]:
     return values
 
 
-def _copy_upsert(model: type, kind: str, rows: list[dict[str, Any]]) -> None:
+def _copy_upsert(model: type, kind: str, rows: list[dict[str, Any]]) -> dict[str, int]:
     """PostgreSQL: COPY the batch into a temporary table, then one INSERT … SELECT … ON CONFLICT.
 
     Same statement as bulk_create(update_conflicts=True) writes, without compiling one
-    placeholder per value in Python (most of an import's time at a million rows).
+    placeholder per value in Python (most of an import's time at a million rows). Returns the
+    rows' ids by external id (inserted and updated alike).
     """
     table = connection.ops.quote_name(model._meta.db_table)
     columns = list(rows[0])
@@ -504,25 +537,28 @@ def _copy_upsert(model: type, kind: str, rows: list[dict[str, Any]]) -> None:
         cursor.execute(
             f"INSERT INTO {table} ({column_sql}{extra_sql}) "  # noqa: S608 - our own names
             f"SELECT {column_sql}{placeholders} FROM {stage} "
-            f"ON CONFLICT ({quote('external_id')}) DO UPDATE SET {updates}",
+            f"ON CONFLICT ({quote('external_id')}) DO UPDATE SET {updates} "
+            f"RETURNING {quote('external_id')}, {quote('id')}",
             list(extras.values()),
         )
+        ids = dict(cursor.fetchall())
         cursor.execute(f"DROP TABLE {stage}")
+    return ids
 
 
-def _upsert(model: type, kind: str, rows: list[dict[str, Any]]) -> None:
-    """Insert or update rows (dicts of column values) by external_id."""
+def _upsert(model: type, kind: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert or update rows (dicts of column values) by external_id; their ids by external id."""
     if not rows:
-        return
+        return {}
     if connection.vendor == "postgresql":
-        _copy_upsert(model, kind, rows)
-        return
+        return _copy_upsert(model, kind, rows)
     model.objects.bulk_create(
         [model(**row) for row in rows],
         update_conflicts=True,
         unique_fields=["external_id"],
         update_fields=UPDATE_FIELDS[kind],
     )
+    return _ids_by_external_id(model, (row["external_id"] for row in rows))
 
 
 def _upsert_batch(pending: Pending, report: ImportReport) -> list[BadRow]:
@@ -532,9 +568,21 @@ def _upsert_batch(pending: Pending, report: ImportReport) -> list[BadRow]:
     bad: list[BadRow] = []
     sellers = pending["seller"]
     if sellers:
-        _upsert(Seller, "seller", [row for _, row in sellers.values()])
-        seller_ids = _ids_by_external_id(Seller, sellers)
-        after_sellers_upserted(sorted(seller_ids.values()))
+        accounts: dict[str, str] = {}
+        rows = []
+        for external_id, (_, row) in sellers.items():
+            account = row.get("payment_account")
+            if account:
+                accounts[external_id] = account
+            rows.append({k: v for k, v in row.items() if k not in SELLER_EXTRAS})
+        seller_ids = _upsert(Seller, "seller", rows)
+        if accounts:
+            # Hashed under IDENTITY_HASH_KEY on the way in; the clear value is stored nowhere.
+            set_payment_accounts(
+                {seller_ids[ext]: raw for ext, raw in accounts.items()}, refresh=False
+            )
+        # Normalised identifiers and ring groups of the whole batch, in its transaction.
+        refresh_identifiers(seller_ids.values())
         report.upserted["seller"] += len(sellers)
 
     products = pending["product"]

@@ -249,23 +249,36 @@ class SharedIdentifier:
 
 def identifiers_for(seller: Seller) -> set[tuple[str, str]]:
     """The (kind, value) pairs a seller's own fields yield (payment accounts excluded)."""
-    country = seller.country or ""
-    address_text = normalize_address_text(
-        seller.address_line1, seller.address_line2, seller.postal_code, seller.city, country
-    )
+    return _identifiers(*(getattr(seller, name) for name in _SELLER_FIELDS[1:]))
+
+
+def _identifiers(
+    email: str,
+    phone: str,
+    line1: str,
+    line2: str,
+    postal_code: str,
+    city: str,
+    country: str,
+    tax_id: str,
+    company_registration: str,
+) -> set[tuple[str, str]]:
+    country = country or ""
+    address_text = normalize_address_text(line1, line2, postal_code, city, country)
     pairs = {
-        (IdentifierKind.EMAIL.value, normalize_email(seller.email)),
-        (IdentifierKind.PHONE.value, normalize_phone(seller.phone, country)),
+        (IdentifierKind.EMAIL.value, normalize_email(email)),
+        (IdentifierKind.PHONE.value, normalize_phone(phone, country)),
         (IdentifierKind.ADDRESS.value, hash_address(address_text)),
-        (IdentifierKind.TAX_ID.value, normalize_tax_id(seller.tax_id, country)),
+        (IdentifierKind.TAX_ID.value, normalize_tax_id(tax_id, country)),
         (
             IdentifierKind.COMPANY_REGISTRATION.value,
-            normalize_company_registration(seller.company_registration, country),
+            normalize_company_registration(company_registration, country),
         ),
     }
     return {(kind, value[:255]) for kind, value in pairs if value}
 
 
+# The seller columns identifiers are made of, in _identifiers' order after the id.
 _SELLER_FIELDS = (
     "id",
     "email",
@@ -279,17 +292,21 @@ _SELLER_FIELDS = (
     "company_registration",
 )
 
+IdentifierRow = tuple[int, str, str]  # seller_id, kind, value
+
 
 def _sync_identifiers(seller_ids: list[int]) -> set[tuple[str, str]]:
     """Make the stored field identifiers of these sellers what their fields say now.
 
-    Returns every (kind, value) added or removed: the places where groups may have changed.
+    Set-based per chunk of sellers: one read of their fields, one of their stored identifiers,
+    one delete and one insert, with plain tuples (no model instance per identifier). Returns
+    every (kind, value) added or removed: the places where groups may have changed.
     """
     changed: set[tuple[str, str]] = set()
     for chunk in _chunks(seller_ids):
         wanted: dict[int, set[tuple[str, str]]] = {
-            seller.pk: identifiers_for(seller)
-            for seller in Seller.objects.filter(pk__in=chunk).only(*_SELLER_FIELDS)
+            row[0]: _identifiers(*row[1:])
+            for row in Seller.objects.filter(pk__in=chunk).values_list(*_SELLER_FIELDS)
         }
         stored: dict[int, dict[tuple[str, str], int]] = {pk: {} for pk in wanted}
         for pk, seller_id, kind, value in SellerIdentifier.objects.filter(
@@ -297,7 +314,7 @@ def _sync_identifiers(seller_ids: list[int]) -> set[tuple[str, str]]:
         ).values_list("pk", "seller_id", "kind", "value"):
             stored.setdefault(seller_id, {})[(kind, value)] = pk
         stale: list[int] = []
-        new: list[SellerIdentifier] = []
+        new: list[IdentifierRow] = []
         for seller_id, have in stored.items():
             want = wanted.get(seller_id, set())
             for pair, pk in have.items():
@@ -305,16 +322,21 @@ def _sync_identifiers(seller_ids: list[int]) -> set[tuple[str, str]]:
                     stale.append(pk)
                     changed.add(pair)
             for pair in want - have.keys():
-                new.append(SellerIdentifier(seller_id=seller_id, kind=pair[0], value=pair[1]))
+                new.append((seller_id, pair[0], pair[1]))
                 changed.add(pair)
         if stale:
             SellerIdentifier.objects.filter(pk__in=stale).delete()
-        insert_identifiers(new)
+        _insert_rows(new)
     return changed
 
 
 def insert_identifiers(rows: list[SellerIdentifier]) -> None:
-    """Insert identifiers, skipping ones already stored; one array insert on PostgreSQL.
+    """Insert identifiers, skipping ones already stored; one array insert on PostgreSQL."""
+    _insert_rows([(r.seller_id, r.kind, r.value) for r in rows])
+
+
+def _insert_rows(rows: list[IdentifierRow]) -> None:
+    """Insert (seller_id, kind, value) rows, skipping ones already stored.
 
     At catalog scale the ORM's per-object insert costs more than normalising: PostgreSQL takes
     three arrays and ``unnest``s them instead.
@@ -322,7 +344,11 @@ def insert_identifiers(rows: list[SellerIdentifier]) -> None:
     if not rows:
         return
     if connection.vendor != "postgresql":
-        SellerIdentifier.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH)
+        SellerIdentifier.objects.bulk_create(
+            [SellerIdentifier(seller_id=s, kind=k, value=v) for s, k, v in rows],
+            ignore_conflicts=True,
+            batch_size=BATCH,
+        )
         return
     table = connection.ops.quote_name(SellerIdentifier._meta.db_table)
     sql = (
@@ -332,9 +358,7 @@ def insert_identifiers(rows: list[SellerIdentifier]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 10 * BATCH):
             part = rows[start : start + 10 * BATCH]
-            cursor.execute(
-                sql, [[r.seller_id for r in part], [r.kind for r in part], [r.value for r in part]]
-            )
+            cursor.execute(sql, [list(column) for column in zip(*part, strict=True)])
 
 
 @transaction.atomic

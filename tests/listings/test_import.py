@@ -400,3 +400,65 @@ def test_the_command_refuses_a_file_of_unknown_format(tmp_path):
     with pytest.raises(Exception, match="--format"):
         call_command("import_catalog", str(path))
     assert Seller.objects.count() == 0
+
+
+def test_a_payment_account_is_kept_only_as_a_keyed_hash_and_links_the_sellers(tmp_path):
+    # given two sellers paid into one bank account (spelt two ways), and one with a junk account
+    from django.db import connection
+
+    from sellers.identity import hash_payment_account
+
+    iban = "DE89 3704 0044 0532 0130 00"
+    rows = catalog_rows(3)
+    rows[0]["payment_account"] = iban
+    rows[1]["payment_account"] = "de89-3704-0044-0532-0130-00"
+    rows[2]["payment_account"] = "n/a"
+    path = write_jsonl(tmp_path / "catalog.jsonl", rows)
+
+    # when the catalog is imported
+    report = import_catalog(path)
+
+    # then the junk account is a bad row whose message does not repeat the value
+    assert [(bad.line, list(bad.errors)) for bad in report.bad_rows][0] == (3, ["payment_account"])
+    assert "n/a" not in str(report.bad_rows[0])
+    # and the two sellers carry the account's keyed hash, and are linked by it
+    first, second = Seller.objects.get(external_id="S0"), Seller.objects.get(external_id="S1")
+    digest = hash_payment_account(iban)
+    for seller in (first, second):
+        assert SellerIdentifier.objects.filter(seller=seller, kind="payment", value=digest).exists()
+    assert first.link_group is not None
+    assert first.link_group == second.link_group
+    # and the account number itself is stored nowhere in the database
+    number = "DE89370400440532013000"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM sellers_seller s WHERE strpos(upper(replace(replace("
+            "s::text, ' ', ''), '-', '')), %s) > 0",
+            [number],
+        )
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(
+            "SELECT count(*) FROM sellers_selleridentifier i WHERE strpos(upper(i::text), %s) > 0",
+            [number],
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_a_sync_without_the_column_keeps_the_recorded_payment_account(tmp_path):
+    # given a seller imported with a payment account
+    rows = catalog_rows(1)
+    rows[0]["payment_account"] = "GB33BUKB20201555555555"
+    import_catalog(write_jsonl(tmp_path / "first.jsonl", rows))
+    seller = Seller.objects.get(external_id="S0")
+    payment = SellerIdentifier.objects.filter(seller=seller, kind="payment")
+    before = set(payment.values_list("value", flat=True))
+
+    # when a later sync of the seller has no payment_account column
+    import_catalog(write_jsonl(tmp_path / "second.jsonl", catalog_rows(1, name_suffix=" GmbH")))
+
+    # then the seller is updated and its recorded account hash is still there
+    seller.refresh_from_db()
+    assert seller.name == "Seller 0 GmbH"
+    after = set(payment.values_list("value", flat=True))
+    assert after == before
+    assert len(after) == 1
