@@ -45,12 +45,14 @@ class RejectNullCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "\x00" in request.path or any(
-            "\x00" in key or any("\x00" in value for value in values)
+        # Answered like a filter's field errors: each offending parameter, with what is wrong.
+        errors = {
+            key.replace("\x00", "") or "query": ["This value contains a NUL character."]
             for key, values in request.GET.lists()
-        ):
-            return JsonResponse(
-                {"detail": "The request contains a NUL character.", "code": "invalid"},
-                status=400,
-            )
+            if "\x00" in key or any("\x00" in value for value in values)
+        }
+        if "\x00" in request.path:
+            errors["path"] = ["The path contains a NUL character."]
+        if errors:
+            return JsonResponse(errors, status=400)
         return self.get_response(request)

@@ -303,6 +303,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents the generic 400/401/403/404 it can answer (config/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_generic_error_responses",
+    ],
     # Several models have a "status"/"outcome": name each choice set after its meaning.
     "ENUM_NAME_OVERRIDES": {
         "CaseStateEnum": "counterfeits.choices.CaseState",

@@ -16,3 +16,7 @@ urlpatterns = [
     path("", include("sellers.urls")),
     path("", include("workbench.urls")),
 ]
+
+# JSON for API paths no route matches, HTML elsewhere (config/errors.py).
+handler404 = "config.errors.not_found"
+handler500 = "config.errors.server_error"

@@ -16,6 +16,7 @@ class AppealCaseSerializer(serializers.ModelSerializer):
     confirmed_by = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
+        allow_null=True,
         help_text="The confirming analyst, who may not decide this appeal.",
     )
 
@@ -29,7 +30,9 @@ class AppealSerializer(serializers.ModelSerializer):
     """An appeal and the case it is against."""
 
     case = AppealCaseSerializer(read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     may_decide = serializers.SerializerMethodField(
         help_text="Whether you may decide it: pending, and not on a case you confirmed."
     )

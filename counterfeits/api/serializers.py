@@ -218,7 +218,10 @@ class CaseSerializer(serializers.ModelSerializer):
     brand = BrandRefSerializer(read_only=True)
     seller = SellerRefSerializer(read_only=True)
     assignee = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, help_text="Username of the assigned analyst."
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Username of the assigned analyst.",
     )
 
     class Meta:
@@ -282,7 +285,9 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 
 class AppealSummarySerializer(serializers.ModelSerializer):
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Appeal
@@ -318,10 +323,11 @@ class CaseReferralSerializer(serializers.ModelSerializer):
 class CaseDetailSerializer(CaseSerializer):
     """One case with everything an analyst decides on. The view prefetches the relations."""
 
-    opened_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    opened_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     confirmed_by = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
+        allow_null=True,
         help_text="The confirming analyst, who may not decide the appeal.",
     )
     allowed_transitions = serializers.SerializerMethodField(
