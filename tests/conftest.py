@@ -42,6 +42,11 @@ def pytest_configure(config: pytest.Config) -> None:
     django_settings.CELERY_BROKER_URL = url
     celery_app.conf.broker_url = url
     os.environ["CELERY_BROKER_URL"] = url
+    # A queue of this test process's own: another run on the same Redis (a second checkout, a
+    # developer's run beside CI) shares database numbers, and its workers would take our tasks.
+    queue = f"touchstone-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
+    django_settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    celery_app.conf.task_default_queue = queue
     if url.startswith("filesystem://"):
         # The embedded broker's default folders are the developer's queue under var/: a test
         # worker must neither run nor purge those messages.
