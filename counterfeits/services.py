@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-exported for views
@@ -377,6 +378,17 @@ def reinstate_seller(case: Case, *, reason: str) -> None:
 
 
 # --- brand reports -------------------------------------------------------------------------
+
+
+def reports_visible_to(user: AbstractBaseUser) -> QuerySet[Report]:
+    """The reports a user may see: analysts all; a brand owner those of their brands, except
+    ring-detection alerts — the analysts' lead, naming a seller who only shares an identifier
+    with a counterfeiter and may be innocent. Anything else is a 404 to them, never a 403."""
+    if is_analyst(user):
+        return Report.objects.all()
+    return Report.objects.filter(brand__memberships__user=user).exclude(
+        reason=ReportReason.LINKED_TO_CLOSED_SELLER
+    )
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from counterfeits.brands import TrademarkEntry, brands_of, register_brand, verify_brand
-from counterfeits.choices import NoticeKind, ReportReason, ReportStatus
+from counterfeits.choices import NoticeKind, ReportStatus
 from counterfeits.intake import (
     EvidenceUpload,
     IntakeSuspended,
@@ -35,7 +35,7 @@ from counterfeits.intake import (
 )
 from counterfeits.models import Brand, Evidence, IntakeMeasure, Notice, Report, Trademark
 from counterfeits.roles import is_analyst, is_brand_owner
-from counterfeits.services import file_report
+from counterfeits.services import file_report, reports_visible_to
 from counterfeits.uploads import serve_upload
 from listings.models import Listing
 from workbench.lockout import LockoutMixin
@@ -96,12 +96,7 @@ class PortalLoginView(LockoutMixin, auth_views.LoginView):
 
 
 def _reports_of(user) -> QuerySet[Report]:
-    reports = Report.objects.filter(brand__in=brands_of(user))
-    if not is_analyst(user):
-        # A ring-detection alert is the analysts' lead, not the brand's notice: it names a seller
-        # who only shares an identifier with a counterfeiter and may be innocent.
-        reports = reports.exclude(reason=ReportReason.LINKED_TO_CLOSED_SELLER)
-    return reports
+    return reports_visible_to(user).filter(brand__in=brands_of(user))
 
 
 def _report_rows(reports: QuerySet[Report]) -> QuerySet[Report]:

@@ -16,8 +16,7 @@ from counterfeits.choices import TRANSITIONS
 from counterfeits.exceptions import PermissionRefused
 from counterfeits.filtersets import CaseFilterSet, ReportFilterSet
 from counterfeits.models import Case, CaseEvent, Evidence, Report
-from counterfeits.roles import is_analyst
-from counterfeits.services import open_case, run_transition
+from counterfeits.services import open_case, reports_visible_to, run_transition
 from listings.models import Listing
 from referrals.models import Referral
 
@@ -52,7 +51,8 @@ class ReportViewSet(
 
     def get_queryset(self) -> QuerySet[Report]:
         reports = (
-            Report.objects.select_related("brand", "seller")
+            reports_visible_to(self.request.user)
+            .select_related("brand", "seller")
             .prefetch_related(
                 Prefetch("listings", queryset=Listing.objects.only("id")),
                 Prefetch("evidence", queryset=Evidence.objects.order_by("id")),
@@ -61,11 +61,7 @@ class ReportViewSet(
         )
         if getattr(self, "swagger_fake_view", False):
             return reports.none()
-        user = self.request.user
-        if is_analyst(user):
-            return reports
-        # A brand owner sees only their brands' reports: another brand's is a 404, not a 403.
-        return reports.filter(brand__memberships__user=user)
+        return reports
 
     def get_serializer_class(self) -> type:
         return ReportCreateSerializer if self.action == "create" else ReportSerializer

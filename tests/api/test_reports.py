@@ -236,3 +236,28 @@ def test_the_report_list_costs_the_same_queries_for_1_and_30_reports(
         response = client.get("/api/v1/reports/")
     assert response.json()["count"] == 30
     assert len(many) == len(one)
+
+
+def test_a_ring_alert_is_the_analysts_lead_not_the_brand_owners(
+    client_for, analyst, brand_owner_user
+):
+    # Given a brand owner's brand with their own report and a ring-detection alert on it
+    from counterfeits.choices import ReportReason
+    from tests.factories import BrandMembershipFactory, ReportFactory
+
+    membership = BrandMembershipFactory(user=brand_owner_user)
+    own = ReportFactory(brand=membership.brand, reporter=brand_owner_user)
+    alert = ReportFactory(
+        brand=membership.brand, reporter=None, reason=ReportReason.LINKED_TO_CLOSED_SELLER
+    )
+
+    # When the brand owner lists and opens reports
+    owner = client_for(brand_owner_user)
+    listed = [r["id"] for r in owner.get("/api/v1/reports/").json()["results"]]
+    opened = owner.get(f"/api/v1/reports/{alert.pk}/")
+
+    # Then the alert is absent and a 404, while an analyst sees both
+    assert listed == [own.pk]
+    assert opened.status_code == 404
+    seen = {r["id"] for r in client_for(analyst).get("/api/v1/reports/").json()["results"]}
+    assert seen == {own.pk, alert.pk}
