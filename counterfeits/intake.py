@@ -29,7 +29,7 @@ from listings.models import Listing
 from outbox.services import enqueue
 
 from .choices import EvidenceKind, IntakeMeasureKind, NoticeKind, ReportStatus
-from .models import Brand, Evidence, IntakeMeasure, Notice, Report
+from .models import Brand, Case, Evidence, IntakeMeasure, Notice, Report
 from .uploads import CheckedUpload, check_uploads
 
 FINAL_STATUSES = (ReportStatus.ACTION_TAKEN, ReportStatus.REJECTED)
@@ -103,16 +103,18 @@ def check_evidence(uploads: Sequence[EvidenceUpload]) -> list[tuple[EvidenceUplo
 
 
 def attach_evidence(
-    report: Report,
+    owner: Report | Case,
     checked: Iterable[tuple[EvidenceUpload, CheckedUpload]],
     *,
     uploaded_by: AbstractBaseUser | None,
 ) -> list[Evidence]:
-    """Store checked evidence files on a report under their digest names."""
+    """Store checked evidence files under their digest names, on a report (the notifier's) or
+    on a case (an analyst's)."""
+    owned_by = {"case": owner} if isinstance(owner, Case) else {"report": owner}
     stored = []
     for upload, ok in checked:
         evidence = Evidence(
-            report=report,
+            **owned_by,
             kind=upload.kind,
             description=upload.description.strip() or ok.original_name,
             original_name=ok.original_name,

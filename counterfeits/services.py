@@ -11,8 +11,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-exported for views
@@ -24,7 +25,7 @@ from sellers.choices import SellerStatus
 from sellers.models import Seller, SellerStatusChange
 
 from .audit import GENESIS, new_event, record_event
-from .choices import CaseState, NoticeKind, ReportReason, ReportStatus
+from .choices import CaseState, EvidenceKind, NoticeKind, ReportReason, ReportStatus
 from .exceptions import TransitionRefused
 from .intake import (
     EvidenceUpload,
@@ -35,8 +36,18 @@ from .intake import (
     report_received,
     report_status_changed,
 )
-from .models import Brand, BrandMembership, Case, CaseEvent, IdempotencyRecord, Notice, Report
+from .models import (
+    Brand,
+    BrandMembership,
+    Case,
+    CaseEvent,
+    Evidence,
+    IdempotencyRecord,
+    Notice,
+    Report,
+)
 from .roles import is_analyst
+from .uploads import CheckedUpload, check_uploads
 
 log = logging.getLogger(__name__)
 
@@ -553,6 +564,133 @@ def run_transition(
         decide_case_appeal(case_id, name, actor=actor, reason=reason)
     else:
         raise ValueError(f"Unknown transition {name!r}.")
+
+
+# --- building the case: evidence and listings an analyst adds --------------------------------
+
+# Cap on files added at once, as for a report: a test buy's photos and documents.
+MAX_CASE_EVIDENCE_FILES = 20
+
+
+def _ensure_open(case: Case, action: str, what: str) -> None:
+    """Refuse (409) changing what a case is decided on once it is no longer open: a
+    confirmation, a closure notice and a referral packet were made from the case as it was."""
+    if case.state != CaseState.OPEN:
+        raise TransitionRefused(
+            case,
+            action,
+            f"{what} can be added only while the case is open; it is "
+            f"{case.get_state_display().lower()}",
+        )
+
+
+@transaction.atomic
+def add_case_evidence(
+    case_id: int,
+    *,
+    actor: AbstractBaseUser,
+    uploads: Sequence[UploadedFile],
+    kind: str,
+    description: str,
+) -> list[Evidence]:
+    """Add an analyst's evidence files (a test buy, a lab report) to an open case.
+
+    Every file is checked as a notifier's is (size cap, type decided by its content) before
+    anything is stored; each is stored under the SHA-256 of its content with ``uploaded_by``.
+    A file whose content is already evidence of the case is not stored twice, so a retried
+    upload adds nothing. No CaseEvent is written: the hash-chained timeline holds the
+    lifecycle's transitions only, and the evidence row keeps who added it and when.
+
+    Raises ``ValidationError`` (fields ``files``, ``kind``, ``description``) and
+    ``TransitionRefused`` when the case is no longer open; either way nothing is stored.
+    Returns the evidence stored.
+    """
+    files = list(uploads)
+    errors: dict[str, list[str]] = {}
+    if not files:
+        errors["files"] = ["Choose at least one file."]
+    elif len(files) > MAX_CASE_EVIDENCE_FILES:
+        errors["files"] = [f"Add at most {MAX_CASE_EVIDENCE_FILES} files at once."]
+    if kind not in EvidenceKind.values:
+        errors["kind"] = [f"Choose one of: {', '.join(EvidenceKind.values)}."]
+    if not description.strip():
+        errors["description"] = ["Describe what the files show: the authorities read it."]
+    if "files" not in errors:
+        try:
+            checked = check_uploads(files, field="files")  # size cap, type by content
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    case = _locked(case_id)
+    _ensure_open(case, "add_evidence", "evidence")
+    held = set(
+        Evidence.objects.filter(Q(case=case) | Q(report__case=case)).values_list(
+            "sha256", flat=True
+        )
+    )
+    new: list[tuple[EvidenceUpload, CheckedUpload]] = []
+    for upload, ok in zip(files, checked, strict=True):
+        if ok.sha256 not in held:
+            held.add(ok.sha256)
+            new.append((EvidenceUpload(upload, kind, description.strip()), ok))
+    stored = attach_evidence(case, new, uploaded_by=actor)
+    if stored:
+        case.save(update_fields=["updated_at"])
+    return stored
+
+
+@transaction.atomic
+def add_case_listings(
+    case_id: int, *, actor: AbstractBaseUser, listing_ids: Iterable[int]
+) -> list[Listing]:
+    """Add listings of the case's seller, of the case's brand, to an open case.
+
+    A case opened from the ring network has none: this is how its investigation gathers the
+    listings (and through them the sales) that confirming needs. A listing already on the case
+    is left as it is. A listing of a product that threatens life or safety makes the case a
+    safety-risk case, as it would have had it been reported (referred on closure).
+
+    Raises ``ValidationError`` on ``listing_ids`` (none given, unknown, another seller's or
+    another brand's) and ``TransitionRefused`` when the case is no longer open; either way
+    nothing changes. Returns the listings added. No CaseEvent is written (see
+    :func:`add_case_evidence`).
+    """
+    ids = sorted(set(listing_ids))
+    if not ids:
+        raise ValidationError({"listing_ids": ["Choose at least one listing."]})
+    case = _locked(case_id)
+    _ensure_open(case, "add_listings", "listings")
+    listings = list(Listing.objects.filter(pk__in=ids).select_related("product").order_by("id"))
+    problems = []
+    missing = sorted(set(ids) - {listing.pk for listing in listings})
+    if missing:
+        problems.append(f"These listings do not exist: {missing}.")
+    others = [listing.pk for listing in listings if listing.seller_id != case.seller_id]
+    if others:
+        problems.append(f"These listings belong to another seller than the case's: {others}.")
+    brands = [
+        listing.pk
+        for listing in listings
+        if listing.seller_id == case.seller_id and listing.product.brand_id != case.brand_id
+    ]
+    if brands:
+        problems.append(f"These listings are of another brand than {case.brand.name}: {brands}.")
+    if problems:
+        raise ValidationError({"listing_ids": problems})
+    present = set(case.listings.filter(pk__in=ids).values_list("pk", flat=True))
+    added = [listing for listing in listings if listing.pk not in present]
+    Case.listings.through.objects.bulk_create(
+        [Case.listings.through(case=case, listing=listing) for listing in added]
+    )
+    fields = ["updated_at"]
+    if not case.safety_risk and any(listing.product.safety_risk for listing in added):
+        case.safety_risk = True
+        fields.append("safety_risk")
+    if added:
+        case.save(update_fields=fields)
+        log.info("case %s: %s added listings %s", case.pk, actor, [listing.pk for listing in added])
+    return added
 
 
 # --- notifier quality and the seller's statement (portal) ----------------------------------

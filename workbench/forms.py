@@ -3,6 +3,8 @@
 from django import forms
 
 from appeals.choices import AppealOutcome
+from counterfeits.choices import EvidenceKind
+from counterfeits.uploads import MultipleFileField
 
 REASON_HELP = "Recorded on the case timeline and, for decisions, sent to the seller."
 
@@ -51,3 +53,48 @@ class AppealDecisionForm(TransitionForm):
     )
 
     field_order = ["outcome", "reason", "confirmed"]
+
+
+class CaseEvidenceForm(forms.Form):
+    """Evidence files an analyst adds to an open case; the service checks the files' content."""
+
+    files = MultipleFileField(
+        label="Files",
+        required=True,
+        help_text="PNG, JPEG, GIF or WebP images, PDFs or plain text; each stored under the "
+        "SHA-256 of its content.",
+    )
+    kind = forms.ChoiceField(label="Kind", choices=EvidenceKind.choices)
+    description = forms.CharField(
+        label="Description",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        strip=True,
+        help_text="What the files show. The authorities read it in the referral packet.",
+    )
+
+
+class IdListField(forms.Field):
+    """Several ids from ticked boxes; anything that is not a plain id is a field error."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value: object) -> list[int]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        ids = []
+        for item in values:
+            text = str(item).strip()
+            if not text.isdigit() or len(text) > 18:
+                raise forms.ValidationError("Choose listings from the list.")
+            ids.append(int(text))
+        return ids
+
+
+class CaseListingsForm(forms.Form):
+    """Listings of the case's seller to add to an open case."""
+
+    listing = IdListField(
+        label="Listings",
+        required=True,
+        error_messages={"required": "Tick at least one listing."},
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import case_building, views
 
 app_name = "workbench"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/assign/", views.assign_to_me, name="case-assign"),
     path("cases/<int:pk>/transitions/<str:name>/", views.case_transition, name="case-transition"),
+    path("cases/<int:pk>/evidence/", case_building.case_evidence, name="case-evidence"),
+    path("cases/<int:pk>/listings/", case_building.case_listings, name="case-listings"),
     path("evidence/<int:pk>/file/", views.evidence_file, name="evidence-file"),
     path("sellers/<int:pk>/", views.seller_detail, name="seller"),
     path("appeals/", views.appeals_queue, name="appeals"),

@@ -435,3 +435,34 @@ class TransitionSerializer(serializers.Serializer):
         if name == "file_appeal" and not attrs["statement"].strip():
             raise serializers.ValidationError({"statement": ["The appeal needs a statement."]})
         return attrs
+
+
+class CaseEvidenceAddSerializer(serializers.Serializer):
+    """Evidence files an analyst adds to an open case (``multipart/form-data``).
+
+    Repeat ``files`` once per file; ``kind`` and ``description`` apply to every file of the
+    request. Each file is checked by its content (PNG, JPEG, GIF, WebP, PDF or plain text, at
+    most ``MAX_UPLOAD_BYTES``); one refused file refuses them all and nothing is stored.
+    """
+
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        allow_empty=False,
+        max_length=MAX_EVIDENCE_FILES,
+        help_text="The evidence files, the field repeated once per file.",
+    )
+    kind = serializers.ChoiceField(choices=EvidenceKind.choices, help_text="What the files are.")
+    description = serializers.CharField(
+        max_length=2000, help_text="What the files show: goes into the referral packet."
+    )
+
+
+class CaseListingsAddSerializer(serializers.Serializer):
+    """Listings of the case's seller (and brand) to add to an open case."""
+
+    listing_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        allow_empty=False,
+        max_length=MAX_IDS_PER_REQUEST,
+        help_text="Ids of listings of the case's seller, of the case's brand.",
+    )

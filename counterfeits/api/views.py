@@ -16,7 +16,13 @@ from counterfeits.choices import TRANSITIONS
 from counterfeits.exceptions import PermissionRefused
 from counterfeits.filtersets import CaseFilterSet, ReportFilterSet
 from counterfeits.models import Case, CaseEvent, Evidence, Report
-from counterfeits.services import open_case, reports_visible_to, run_transition
+from counterfeits.services import (
+    add_case_evidence,
+    add_case_listings,
+    open_case,
+    reports_visible_to,
+    run_transition,
+)
 from listings.models import Listing
 from referrals.models import Referral
 
@@ -24,6 +30,8 @@ from .idempotency import idempotent
 from .permissions import IsAnalyst, IsAnalystOrBrandOwner
 from .serializers import (
     CaseDetailSerializer,
+    CaseEvidenceAddSerializer,
+    CaseListingsAddSerializer,
     CaseOpenSerializer,
     CaseSerializer,
     ReportCreateSerializer,
@@ -50,6 +58,9 @@ class ReportViewSet(
     parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self) -> QuerySet[Report]:
+        if getattr(self, "swagger_fake_view", False):
+            # The schema generator's request has no user: reports_visible_to cannot run.
+            return Report.objects.none()
         reports = (
             reports_visible_to(self.request.user)
             .select_related("brand", "seller")
@@ -59,8 +70,6 @@ class ReportViewSet(
             )
             .order_by("-id")
         )
-        if getattr(self, "swagger_fake_view", False):
-            return reports.none()
         return reports
 
     def get_serializer_class(self) -> type:
@@ -119,6 +128,10 @@ class CaseViewSet(
             return CaseOpenSerializer
         if self.action == "transition":
             return TransitionSerializer
+        if self.action == "add_evidence":
+            return CaseEvidenceAddSerializer
+        if self.action == "add_listings":
+            return CaseListingsAddSerializer
         return CaseDetailSerializer
 
     def _detail(self, case_id: int) -> dict:
@@ -174,4 +187,65 @@ class CaseViewSet(
         except ValueError as exc:
             field = "statement" if name == "file_appeal" else "reason"
             raise ValidationError({field: [str(exc)]}) from exc
+        return Response(self._detail(case.pk))
+
+    @extend_schema(
+        operation_id="cases_add_evidence",
+        summary="Add evidence files to an open case",
+        description=(
+            "multipart/form-data: repeat `files` once per file; `kind` and `description` apply "
+            "to every file. Each file is checked by its content and stored under its SHA-256; a "
+            "file already evidence of the case is not stored again. Only while the case is "
+            "`open` (409 otherwise); one refused file refuses all and nothing is stored."
+        ),
+        request={"multipart/form-data": CaseEvidenceAddSerializer},
+        responses={
+            201: CaseDetailSerializer,
+            200: OpenApiResponse(
+                CaseDetailSerializer, description="Every file was already evidence of the case."
+            ),
+            **REFUSED,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="evidence",
+        url_name="evidence",
+        parser_classes=[MultiPartParser],
+    )
+    def add_evidence(self, request: Request, pk: str | None = None) -> Response:
+        case = self.get_object()
+        body = CaseEvidenceAddSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        # ValidationError (400) and TransitionRefused (409) come out of the service's own
+        # transaction: nothing is stored on either.
+        data = body.validated_data
+        stored = add_case_evidence(
+            case.pk,
+            actor=request.user,
+            uploads=data["files"],
+            kind=data["kind"],
+            description=data["description"],
+        )
+        code = status.HTTP_201_CREATED if stored else status.HTTP_200_OK
+        return Response(self._detail(case.pk), status=code)
+
+    @extend_schema(
+        operation_id="cases_add_listings",
+        summary="Add listings of the case's seller to an open case",
+        description=(
+            'Body `{"listing_ids": [...]}`: listings of the case\'s seller and brand (400 '
+            "otherwise). Only while the case is `open` (409 otherwise). A listing already on "
+            "the case is left as it is; one of a safety-risk product makes the case one."
+        ),
+        request=CaseListingsAddSerializer,
+        responses={200: CaseDetailSerializer, **REFUSED},
+    )
+    @action(detail=True, methods=["post"], url_path="listings", url_name="listings")
+    def add_listings(self, request: Request, pk: str | None = None) -> Response:
+        case = self.get_object()
+        body = CaseListingsAddSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        add_case_listings(case.pk, actor=request.user, **body.validated_data)
         return Response(self._detail(case.pk))

@@ -25,6 +25,9 @@ MASS_ASSIGNMENT = {
 POST_BODIES: dict[str, dict] = {
     "api-appeal-decide": {"outcome": "denied", "reason": "matrix"},
     "api-case-transition": {"reason": "matrix"},
+    # JSON carries no files: the evidence endpoint takes multipart only (415).
+    "api-case-evidence": {"kind": "photo", "description": "matrix"},
+    "api-case-listings": {"listing_ids": [1]},
     "api-case-list": {"report_ids": [], "reason": "matrix"},
     "api-report-list": {
         "reason": "counterfeit",
@@ -36,6 +39,8 @@ POST_BODIES: dict[str, dict] = {
     "referral-acknowledge": {"authority_reference": "MATRIX-1"},
     "workbench:case-assign": {},
     "workbench:case-transition": {"reason": "matrix"},
+    "workbench:case-evidence": {"kind": "photo", "description": "matrix"},
+    "workbench:case-listings": {"listing": ["1"]},
     "workbench:referral-retry": {},
     "portal:analyst_verify_brand": {},
     "portal:brand_new": {"name": "Matrix brand"},
@@ -58,6 +63,8 @@ def path_for(route: Route, world: World, role: str) -> str:
         "api-appeal-decide": world.appeal.pk,
         "api-case-detail": world.case.pk,
         "api-case-transition": world.case.pk,
+        "api-case-evidence": world.case.pk,
+        "api-case-listings": world.case.pk,
         "api-report-detail": world.report.pk,
         "api-seller-detail": world.seller.pk,
         "api-seller-network": world.seller.pk,
@@ -69,6 +76,8 @@ def path_for(route: Route, world: World, role: str) -> str:
         "workbench:case": world.case.pk,
         "workbench:case-assign": world.case.pk,
         "workbench:case-transition": world.case.pk,
+        "workbench:case-evidence": world.case.pk,
+        "workbench:case-listings": world.case.pk,
         "workbench:evidence-file": world.evidence.pk,
         "workbench:referral": world.referral.pk,
         "workbench:referral-retry": world.referral.pk,
