@@ -51,7 +51,7 @@ from django.utils.dateparse import parse_datetime
 
 from counterfeits.models import Brand
 from sellers.identity import normalize_payment_account, refresh_identifiers, set_payment_accounts
-from sellers.models import Seller
+from sellers.models import Seller, SellerIdentifier
 
 from .choices import ListingStatus
 from .models import Listing, Marketplace, Product, Sale
@@ -561,10 +561,37 @@ def _upsert(model: type, kind: str, rows: list[dict[str, Any]]) -> dict[str, int
     return _ids_by_external_id(model, (row["external_id"] for row in rows))
 
 
-def _upsert_batch(pending: Pending, report: ImportReport) -> list[BadRow]:
+# Ids of the sellers and products this import wrote or looked up, by external id: a listing
+# names them again and again, and a lookup per batch cost more than the listings' own insert.
+KnownIds = dict[str, dict[str, int]]
+# The tables each kind of row writes (a seller's identifiers too).
+ANALYZED_WITH: dict[str, tuple[type, ...]] = {
+    "seller": (Seller, SellerIdentifier),
+    "product": (Product,),
+    "listing": (Listing,),
+    "sale": (Sale,),
+}
+
+
+def _resolve(model: type, kind: str, refs: Iterable[str], known: KnownIds) -> dict[str, int]:
+    cache = known.setdefault(kind, {})
+    wanted = set(refs)
+    found = {ref: cache[ref] for ref in wanted if ref in cache}
+    missing = wanted - found.keys()
+    if missing:
+        fetched = _ids_by_external_id(model, missing)
+        cache.update(fetched)
+        found.update(fetched)
+    return found
+
+
+def _upsert_batch(
+    pending: Pending, report: ImportReport, known: KnownIds | None = None
+) -> list[BadRow]:
     """Write one batch, sellers and products first; return the rows whose references do not
     resolve (they are not written). Runs inside the batch's transaction.
     """
+    known = {} if known is None else known
     bad: list[BadRow] = []
     sellers = pending["seller"]
     if sellers:
@@ -576,6 +603,7 @@ def _upsert_batch(pending: Pending, report: ImportReport) -> list[BadRow]:
                 accounts[external_id] = account
             rows.append({k: v for k, v in row.items() if k not in SELLER_EXTRAS})
         seller_ids = _upsert(Seller, "seller", rows)
+        known.setdefault("seller", {}).update(seller_ids)
         if accounts:
             # Hashed under IDENTITY_HASH_KEY on the way in; the clear value is stored nowhere.
             set_payment_accounts(
@@ -602,14 +630,14 @@ def _upsert_batch(pending: Pending, report: ImportReport) -> list[BadRow]:
             values = dict(row)
             values["brand_id"] = brands[values.pop("brand")]
             objects.append(values)
-        _upsert(Product, "product", objects)
+        known.setdefault("product", {}).update(_upsert(Product, "product", objects))
         report.upserted["product"] += len(objects)
 
     listings = pending["listing"]
     if listings:
         rows = list(listings.values())
-        seller_map = _ids_by_external_id(Seller, (r["seller"] for _, r in rows))
-        product_map = _ids_by_external_id(Product, (r["product"] for _, r in rows))
+        seller_map = _resolve(Seller, "seller", (r["seller"] for _, r in rows), known)
+        product_map = _resolve(Product, "product", (r["product"] for _, r in rows), known)
         codes = {r["marketplace"] for _, r in rows}
         markets = dict(Marketplace.objects.filter(code__in=codes).values_list("code", "id"))
         new_markets: dict[str, str] = {}
@@ -726,11 +754,27 @@ def import_catalog(
     pending: Pending = {kind: {} for kind in KINDS}
     in_batch = 0
     next_progress = progress_every
+    known: KnownIds = {}
+    analyzed: dict[str, int] = {}  # kind -> rows written when its tables were last analyzed
+
+    def keep_statistics() -> None:
+        # Tables that start empty and grow by a million rows keep their "empty" statistics
+        # until autovacuum catches up, and the planner then scans whole tables for lookups
+        # (most of a catalog import's database time). ANALYZE each time a kind's rows double.
+        if connection.vendor != "postgresql":
+            return
+        for kind, written in report.upserted.items():
+            if written >= max(10_000, 2 * analyzed.get(kind, 0)):
+                analyzed[kind] = written
+                with connection.cursor() as cursor:
+                    for model in ANALYZED_WITH[kind]:
+                        cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
     def flush(last_line: int) -> None:
         nonlocal pending, in_batch, batch_bad
         with transaction.atomic():
-            unresolved = _upsert_batch(pending, report)
+            unresolved = _upsert_batch(pending, report, known)
+        keep_statistics()
         # A batch's bad rows, found on reading or on writing, are reported in line order once it
         # is committed: after a crash they are reported again by the run that resumes.
         for entry in sorted(batch_bad + unresolved, key=lambda b: b.line):

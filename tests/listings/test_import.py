@@ -261,11 +261,11 @@ def test_a_crashed_import_resumes_after_its_last_committed_batch(tmp_path, monke
     real_upsert = importer._upsert_batch
     calls = {"n": 0}
 
-    def crash_on_third_batch(pending, report):
+    def crash_on_third_batch(pending, report, *rest):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("simulated crash")
-        return real_upsert(pending, report)
+        return real_upsert(pending, report, *rest)
 
     monkeypatch.setattr(importer, "_upsert_batch", crash_on_third_batch)
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -279,9 +279,9 @@ def test_a_crashed_import_resumes_after_its_last_committed_batch(tmp_path, monke
     # when the import runs again, without the fault
     resumed_batches = []
 
-    def count_batches(pending, report):
+    def count_batches(pending, report, *rest):
         resumed_batches.append(pending)
-        return real_upsert(pending, report)
+        return real_upsert(pending, report, *rest)
 
     monkeypatch.setattr(importer, "_upsert_batch", count_batches)
     report = import_catalog(path, batch_size=10)
