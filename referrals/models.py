@@ -17,6 +17,11 @@ class Authority(models.Model):
     legal_basis = models.TextField(
         help_text="The legal basis recorded on each disclosure to this authority."
     )
+    safety_legal_basis = models.TextField(
+        blank=True,
+        help_text="The legal basis cited instead when the case's product threatens the life or "
+        "safety of persons (e.g. DSA Art. 18); empty: the legal basis above.",
+    )
     profile = models.CharField(
         max_length=50, default="standard", help_text="Which packet profile shapes its referrals."
     )
@@ -30,6 +35,13 @@ class Authority(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def legal_basis_for(self, *, safety_risk: bool) -> str:
+        """The legal basis of a disclosure to this authority about a case: the safety basis
+        when the product threatens life or safety and one is set, else the ordinary one."""
+        if safety_risk and self.safety_legal_basis.strip():
+            return self.safety_legal_basis
+        return self.legal_basis
 
 
 class RoutingRule(models.Model):

@@ -38,6 +38,8 @@ class CaseFacts:
     case_id: int
     body: dict[str, Any]
     nexus: Nexus
+    # Not in the packet's body: it picks the legal basis the authority's part cites.
+    safety_risk: bool = False
     timeline: list[dict[str, Any]] = field(default_factory=list)
     last_seq: int = 0
     last_hash: str = ""
@@ -164,7 +166,7 @@ def load_case_facts(cases: list[Case]) -> dict[int, CaseFacts]:
             "marketplace": {lst.marketplace.country.upper() for lst in listings_of[case.pk]},
             "customer": set().union(*(customers[lst.pk] for lst in listings_of[case.pk])),
         }
-        item = CaseFacts(case_id=case.pk, body=body, nexus=nexus)
+        item = CaseFacts(case_id=case.pk, body=body, nexus=nexus, safety_risk=case.safety_risk)
         for event in timelines[case.pk]:
             item.add_event(event)
         facts[case.pk] = item
@@ -172,9 +174,20 @@ def load_case_facts(cases: list[Case]) -> dict[int, CaseFacts]:
 
 
 def packet_for(
-    facts: CaseFacts, *, referral_id: int, authority: Any, created_at: datetime
+    facts: CaseFacts,
+    *,
+    referral_id: int,
+    authority: Any,
+    created_at: datetime,
+    legal_basis: str | None = None,
 ) -> dict[str, Any]:
-    """One authority's packet: the shared facts, the timeline so far, and its own part."""
+    """One authority's packet: the shared facts, the timeline so far, and its own part.
+
+    ``legal_basis`` is the one the referral records; by default the authority's basis for a
+    case of this kind (``Authority.legal_basis_for``: DSA Art. 18 only for a safety risk).
+    """
+    if legal_basis is None:
+        legal_basis = authority.legal_basis_for(safety_risk=facts.safety_risk)
     return {
         **facts.body,
         "referral_id": referral_id,
@@ -184,7 +197,7 @@ def packet_for(
             "name": authority.name,
             "jurisdiction": authority.jurisdiction,
         },
-        "legal_basis": authority.legal_basis,
+        "legal_basis": legal_basis,
         "timeline": list(facts.timeline),
     }
 

@@ -47,18 +47,51 @@ EU27 = [
     "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
 ]  # fmt: skip
 
+# The legal basis of a disclosure depends on the case. An ordinary counterfeit case is a
+# voluntary report of a suspected crime; only a product that threatens the life or safety of
+# persons brings the EU DSA Art. 18 duty to notify promptly (and the referral on closure).
+US_LEGAL_BASIS = (
+    "Voluntary disclosure to federal law enforcement of suspected trafficking in counterfeit "
+    "goods (18 U.S.C. § 2320), in cooperation with the National IPR Coordination Center; "
+    "disclosure permitted under the marketplace's terms of service and privacy notice."
+)
+US_SAFETY_LEGAL_BASIS = (
+    "Voluntary disclosure to federal law enforcement of suspected trafficking in counterfeit "
+    "goods (18 U.S.C. § 2320) whose use may endanger life or safety (cf. § 2320(a)(4) on "
+    "counterfeit drugs and § 2320(b)(2) on serious bodily injury or death), made on closure of "
+    "the seller's account without waiting for the appeal window; in cooperation with the "
+    "National IPR Coordination Center; disclosure permitted under the marketplace's terms of "
+    "service and privacy notice."
+)
+EU_LEGAL_BASIS = (
+    "Voluntary disclosure of a suspected criminal offence: the commercial sale of goods bearing "
+    "counterfeit trademarks, an offence under the criminal law of the EU member states (as "
+    "TRIPS Art. 61 requires for wilful trademark counterfeiting on a commercial scale); the "
+    "civil enforcement of the trademark owner's rights is governed by Directive 2004/48/EC. "
+    "Personal data disclosed under GDPR Art. 6(1)(f) (the legitimate interest of the "
+    "marketplace, its customers and the rights holder in having the offence prevented and "
+    "prosecuted) and, for data relating to the suspected offence, Art. 10 with the member-state "
+    "law that permits reporting crimes to the authorities. No threat to life or safety is "
+    "asserted: DSA Art. 18 is not relied on."
+)
+EU_SAFETY_LEGAL_BASIS = (
+    "Regulation (EU) 2022/2065 (Digital Services Act) Art. 18: prompt notice of information "
+    "giving rise to a suspicion that a criminal offence involving a threat to the life or "
+    "safety of persons has taken place, is taking place or is likely to take place "
+    "(counterfeit goods whose use endangers health or safety). Personal data disclosed under "
+    "GDPR Art. 6(1)(c) (the legal obligation of DSA Art. 18) and Art. 10 (processing "
+    "authorised by Union law); the sale of counterfeit goods is an offence under member-state "
+    "criminal law."
+)
+
 DEFAULT_AUTHORITIES = [
     {
         "code": "US-IPRC",
         "name": "National Intellectual Property Rights Coordination Center",
         "jurisdiction": "US",
         "profile": "us-federal",
-        "legal_basis": (
-            "Voluntary disclosure to federal law enforcement of suspected trafficking in "
-            "counterfeit goods (18 U.S.C. § 2320), in cooperation with the National IPR "
-            "Coordination Center; disclosure permitted under the marketplace's terms of service "
-            "and privacy notice."
-        ),
+        "legal_basis": US_LEGAL_BASIS,
+        "safety_legal_basis": US_SAFETY_LEGAL_BASIS,
         "countries": ["US"],
     },
     {
@@ -66,24 +99,33 @@ DEFAULT_AUTHORITIES = [
         "name": "Europol Intellectual Property Crime Coordinated Coalition",
         "jurisdiction": "EU",
         "profile": "eu-dsa",
-        "legal_basis": (
-            "Regulation (EU) 2022/2065 (Digital Services Act) Art. 18: notification of "
-            "suspected criminal offences involving a threat to the life or safety of persons; "
-            "processing under GDPR Art. 6(1)(c) (legal obligation) and Art. 6(1)(e) (task in "
-            "the public interest); sale of counterfeit goods under Directive 2004/48/EC and "
-            "national criminal law."
-        ),
+        "legal_basis": EU_LEGAL_BASIS,
+        "safety_legal_basis": EU_SAFETY_LEGAL_BASIS,
         "countries": EU27,
     },
 ]
 
+# Earlier defaults of ``legal_basis`` that no operator wrote: an authority still holding one is
+# brought up to date. Any other text was edited by an operator and is kept.
+SUPERSEDED_LEGAL_BASES = {
+    "EU-IPC3": (
+        "Regulation (EU) 2022/2065 (Digital Services Act) Art. 18: notification of "
+        "suspected criminal offences involving a threat to the life or safety of persons; "
+        "processing under GDPR Art. 6(1)(c) (legal obligation) and Art. 6(1)(e) (task in "
+        "the public interest); sale of counterfeit goods under Directive 2004/48/EC and "
+        "national criminal law."
+    ),
+}
+
 
 @transaction.atomic
 def ensure_default_authorities() -> list[Authority]:
-    """Create (or leave as they are) US-IPRC and EU-IPC3 with their routing rules.
+    """Create (or complete) US-IPRC and EU-IPC3 with their routing rules.
 
     Idempotent: an existing authority keeps its operator-edited fields (webhook, legal basis);
-    a routing rule is added only when the authority has none.
+    an empty ``safety_legal_basis`` is filled in, a ``legal_basis`` still holding an earlier
+    default is replaced by the current one, and a routing rule is added only when the
+    authority has none. A second call changes nothing.
     """
     authorities: list[Authority] = []
     for spec in DEFAULT_AUTHORITIES:
@@ -94,8 +136,18 @@ def ensure_default_authorities() -> list[Authority]:
                 "jurisdiction": spec["jurisdiction"],
                 "profile": spec["profile"],
                 "legal_basis": spec["legal_basis"],
+                "safety_legal_basis": spec["safety_legal_basis"],
             },
         )
+        changed = []
+        if not authority.safety_legal_basis.strip():
+            authority.safety_legal_basis = spec["safety_legal_basis"]
+            changed.append("safety_legal_basis")
+        if authority.legal_basis == SUPERSEDED_LEGAL_BASES.get(spec["code"]):
+            authority.legal_basis = spec["legal_basis"]
+            changed.append("legal_basis")
+        if changed:
+            authority.save(update_fields=changed)
         if not authority.rules.exists():
             RoutingRule.objects.create(authority=authority, countries=list(spec["countries"]))
         authorities.append(authority)
@@ -138,7 +190,8 @@ def create_referrals_for(
                 created_at=now,
                 status=ReferralStatus.DELIVERED if pull else ReferralStatus.PENDING,
                 delivered_at=now if pull else None,
-                legal_basis=authority.legal_basis,
+                # The packet (below) states the same basis: both come from this one choice.
+                legal_basis=authority.legal_basis_for(safety_risk=case.safety_risk),
                 profile=authority.profile,
                 seller_country=case.seller.country.upper(),
                 brand_name=case.brand.name,
@@ -151,7 +204,11 @@ def create_referrals_for(
     by_case: dict[int, list[Referral]] = {}
     for referral, authority in made:
         packet = packet_for(
-            facts[referral.case_id], referral_id=referral.pk, authority=authority, created_at=now
+            facts[referral.case_id],
+            referral_id=referral.pk,
+            authority=authority,
+            created_at=now,
+            legal_basis=referral.legal_basis,
         )
         payload = canonical_json(packet)
         referral.sha256, referral.signature = sign_with(key, payload)
