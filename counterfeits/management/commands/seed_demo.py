@@ -6,6 +6,11 @@ Every case reaches its state through the same service functions the API and the 
 real signed referral packets. Running it again changes nothing: rows are found by their demo
 identifiers (``demo-...`` external ids, usernames, brand names) and a case scenario whose seller
 already has a case for that brand is skipped.
+
+The demo has a past: each scenario is replayed at the times of its own story (reports over the
+last eight weeks, appeal windows that ran out, three that end in the coming days) under a
+``PastClock``, so every timestamp, including each CaseEvent's hashed ``at``, is written as it
+would have been then, and every chain verifies.
 """
 
 import os
@@ -15,9 +20,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -246,6 +252,10 @@ class Scenario:
     reports: tuple[ReportSpec, ...]
     steps: tuple[str, ...] = ()
     notes: dict = field(default_factory=dict)
+    # When the first report came in, in days before the seed runs; or, for a case left in its
+    # appeal window, in how many days from now that window ends (the closure is placed so).
+    days_ago: float = 1
+    deadline_in: float | None = None
 
 
 PHOTO = EvidenceSpec(
@@ -268,7 +278,7 @@ SCENARIOS = [
         ReportSpec("brand", COUNTERFEIT,
                    "Test buy of the Pro headphones: no serial number, wrong charging case, "
                    "packaging print does not match the genuine item.", (PHOTO, TEST_BUY)),
-    )),
+    ), days_ago=4),
     Scenario("open, reported by two brand owners", "03", "Aurelia Audio", (
         ReportSpec("brand", COUNTERFEIT,
                    "Air earbuds offered at a third of the retail price; the test-buy unit has a "
@@ -276,67 +286,77 @@ SCENARIOS = [
         ReportSpec("aurelia-legal", ReportReason.TRADEMARK_MISUSE,
                    "The listing photos are our copyrighted press images and the listing uses the "
                    "Aurelia word mark for unbranded goods.", (SCREENSHOT, TEST_BUY)),
-    )),
+    ), days_ago=9),
     Scenario("open, brand not yet verified", "02", "Kestrel Outdoor", (
         ReportSpec("kestrel-ip", COUNTERFEIT,
                    "Alpine shell jackets without the membrane: the lab found no waterproof "
                    "laminate at all.", (LAB, PHOTO)),
-    )),
+    ), days_ago=2),
     Scenario("dismissed", "04", "Kestrel Outdoor", (
         ReportSpec("kestrel-ip", ReportReason.UNAUTHORISED_SELLER,
                    "This seller is not one of our authorised UK retailers.", (SCREENSHOT,)),
-    ), ("dismiss",)),
+    ), ("dismiss",), days_ago=38),
     Scenario("confirmed (closure queued for the worker)", "05", "Aurelia Audio", (
         ReportSpec("brand", COUNTERFEIT,
                    "Pro headphones shipped from Shenzhen to US customers; test buy is a "
                    "counterfeit with a fake serial.", (PHOTO, TEST_BUY)),
-    ), ("confirm",)),
+    ), ("confirm",), days_ago=4),
     Scenario("account closed, appeal window open", "06", "Aurelia Audio", (
         ReportSpec("aurelia-legal", COUNTERFEIT,
                    "Earbuds sold on the US and UK sites are counterfeits (test buy attached).",
                    (TEST_BUY, PHOTO)),
-    ), ("confirm", "close")),
+    ), ("confirm", "close"), deadline_in=2),
     Scenario("appeal awaiting review", "07", "Kestrel Outdoor", (
         ReportSpec("kestrel-ip", COUNTERFEIT,
                    "Fake Alpine jackets sold in France and Germany; the lab report shows the "
                    "seams are not taped.", (LAB, PHOTO)),
-    ), ("confirm", "close", "appeal")),
+    ), ("confirm", "close", "appeal"), days_ago=20),
     Scenario("reinstated after a granted appeal", "08", "Aurelia Audio", (
         ReportSpec("brand", COUNTERFEIT,
                    "Headphones suspected fake from listing photos.", (SCREENSHOT, TEST_BUY)),
-    ), ("confirm", "close", "appeal", "grant")),
+    ), ("confirm", "close", "appeal", "grant"), days_ago=45),
     Scenario("referral pending after a denied appeal", "09", "Kestrel Outdoor", (
         ReportSpec("kestrel-ip", COUNTERFEIT,
                    "Trail boots with a counterfeit sole unit; test buy and lab report attached.",
                    (TEST_BUY, LAB)),
-    ), ("confirm", "close", "appeal", "deny")),
+    ), ("confirm", "close", "appeal", "deny"), days_ago=17),
     Scenario("referred after the appeal window ran out", "10", "Aurelia Audio", (
         ReportSpec("brand", COUNTERFEIT,
                    "Counterfeit Air earbuds sold on the US and German sites.", (PHOTO, TEST_BUY)),
         ReportSpec("aurelia-legal", COUNTERFEIT,
                    "Second test buy from this seller confirms the first.", (LAB,)),
-    ), ("confirm", "close", "expire", "acknowledge")),
+    ), ("confirm", "close", "expire", "acknowledge"), days_ago=52),
     Scenario("referred at once: fake charger (safety risk)", "11", "Voltique", (
         ReportSpec("voltique-ip", COUNTERFEIT,
                    "Counterfeit 65W chargers without the mains isolation barrier: electric "
                    "shock and fire risk (lab report attached).", (LAB, PHOTO)),
         ReportSpec("brand", COUNTERFEIT,
                    "Our own test buy on the French site: same fake charger.", (TEST_BUY,)),
-    ), ("confirm", "close")),
+    ), ("confirm", "close"), days_ago=26),
     Scenario("referred at once: fake medicine (safety risk)", "12", "Medora Pharma", (
         ReportSpec("medora-ip", COUNTERFEIT,
                    "Tablets sold as Medora Ibuprofen contain no ibuprofen (lab assay attached).",
                    (LAB, PHOTO, TEST_BUY)),
-    ), ("confirm", "close")),
+    ), ("confirm", "close"), days_ago=33),
     Scenario("referred after a denied appeal", "13", "Kestrel Outdoor", (
         ReportSpec("kestrel-ip", COUNTERFEIT,
                    "Fake Alpine jackets sold on the French site.", (PHOTO, TEST_BUY)),
-    ), ("confirm", "close", "appeal", "deny", "refer")),
+    ), ("confirm", "close", "appeal", "deny", "refer"), days_ago=41),
     Scenario("reinstated after referral: late appeal granted, referrals retracted", "14",
              "Aurelia Audio", (
         ReportSpec("brand", COUNTERFEIT,
                    "Headphones on the German site suspected counterfeit.", (SCREENSHOT, TEST_BUY)),
-    ), ("confirm", "close", "expire", "late_appeal", "grant")),
+    ), ("confirm", "close", "expire", "late_appeal", "grant"), days_ago=56),
+    Scenario("account closed, appeal window ends in a few days", "18", "Kestrel Outdoor", (
+        ReportSpec("kestrel-ip", COUNTERFEIT,
+                   "Trail boots and Alpine jackets priced like the genuine ones but with fake "
+                   "Gore labels; lab report attached.", (LAB, PHOTO)),
+    ), ("confirm", "close"), deadline_in=4),
+    Scenario("account closed, appeal window ends within the week", "20", "Kestrel Outdoor", (
+        ReportSpec("kestrel-ip", COUNTERFEIT,
+                   "Alpine jackets sold on the US site as genuine: the test-buy unit has no "
+                   "taped seams.", (TEST_BUY, PHOTO)),
+    ), ("confirm", "close"), deadline_in=6),
 ]  # fmt: skip
 
 # Reports still waiting for triage (no case yet). Seller 17 gets one more from ring detection:
@@ -362,6 +382,121 @@ DECISIONS = {
     ("13", "deny"): "No proof of purchase from an authorised source was provided.",
     ("14", "grant"): "The distributor confirmed the sale in writing; the goods are genuine.",
 }
+
+
+# --- the demo's past ------------------------------------------------------------------------
+
+# How long after the step before it each step happens. "expire" is the deadline sweep's: it
+# runs just after the appeal window (APPEAL_WINDOW) of the closure has ended.
+STEP_AFTER = {
+    "dismiss": timedelta(days=3, hours=2),
+    "confirm": timedelta(days=2, hours=5),
+    "close": timedelta(minutes=3),  # the worker's close_account task, right after confirm
+    "appeal": timedelta(days=6, hours=4),
+    "grant": timedelta(days=3, hours=1),
+    "deny": timedelta(days=3, hours=1),
+    "refer": timedelta(minutes=2),  # the referral task, right after the denial
+    "late_appeal": timedelta(days=9),
+    "acknowledge": timedelta(days=1, hours=3),
+}
+SWEEP_AFTER_DEADLINE = timedelta(hours=1)
+REPORT_APART = timedelta(hours=26)  # a second report on the same seller comes a day later
+OPEN_AFTER = timedelta(hours=20)  # triage: the case is opened the day after the last report
+LATEST = timedelta(minutes=30)  # the newest step of a scenario is at least this old
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a scenario's reports were filed, its case opened and each of its steps done."""
+
+    reports: list[datetime]
+    opened: datetime
+    steps: list[datetime]
+
+
+def schedule(scenario: Scenario, *, now: datetime, window: timedelta) -> Schedule:
+    """The scenario's times, going forward and all before ``now``.
+
+    A case left in its appeal window is placed so that the window ends ``deadline_in`` days
+    from now; any other starts ``days_ago``. A schedule that would end after ``now`` (an
+    ``APPEAL_WINDOW`` longer than the story) moves back as a whole, keeping its order.
+    """
+    if scenario.deadline_in is not None:
+        steps_to_close = scenario.steps[: scenario.steps.index("close") + 1]
+        lead = (
+            REPORT_APART * (len(scenario.reports) - 1)
+            + OPEN_AFTER
+            + sum((STEP_AFTER[step] for step in steps_to_close), timedelta())
+        )
+        start = now - window + timedelta(days=scenario.deadline_in) - lead
+    else:
+        start = now - timedelta(days=scenario.days_ago)
+    reports = [start + REPORT_APART * i for i in range(len(scenario.reports))]
+    at = opened = reports[-1] + OPEN_AFTER
+    closed = at
+    steps = []
+    for step in scenario.steps:
+        if step == "expire":
+            at = max(at, closed + window + SWEEP_AFTER_DEADLINE)
+        else:
+            at = at + STEP_AFTER[step]
+        if step == "close":
+            closed = at
+        steps.append(at)
+    overflow = max([opened, *steps]) - (now - LATEST)
+    if overflow > timedelta(0):
+        reports = [moment - overflow for moment in reports]
+        opened -= overflow
+        steps = [moment - overflow for moment in steps]
+    return Schedule(reports=reports, opened=opened, steps=steps)
+
+
+class PastClock:
+    """Replays the demo's past through the real services.
+
+    While installed, ``django.utils.timezone.now`` (read by the services, the audit chain and
+    every ``auto_now`` field) and every model field whose default is ``timezone.now`` answer
+    the moment set with :meth:`at`, or the real time when none is set. Backdating has to happen
+    as the rows are made: a CaseEvent's ``at`` is part of its SHA-256, so an event moved
+    afterwards would break its case's chain.
+
+    The outbox is left on the real time: it is delivery plumbing, not history, and a message
+    owed "eight weeks ago" would read as a stuck queue.
+    """
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None
+        self._real_now = timezone.now
+
+    def at(self, moment: datetime | None) -> None:
+        """Stand at ``moment`` from now on; None: follow the real time again."""
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment if self.moment is not None else self._real_now()
+
+    @contextmanager
+    def installed(self) -> Iterator["PastClock"]:
+        real_now = self._real_now = timezone.now
+        defaults = [
+            model_field
+            for model in apps.get_models()
+            for model_field in model._meta.fields
+            if model_field.default is real_now and model._meta.app_label != "outbox"
+        ]
+
+        def use(now: object) -> None:
+            timezone.now = now
+            for model_field in defaults:
+                model_field.default = now
+                model_field.__dict__.pop("_get_default", None)  # Field caches its default getter
+
+        use(self.now)
+        try:
+            yield self
+        finally:
+            use(real_now)
+            self.moment = None
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -461,13 +596,20 @@ class Command(BaseCommand):
                 sellers = self._sellers()
                 listings = self._listings(sellers, products, marketplaces)
                 self._sales(listings)
-                self._untriaged_reports(sellers, brands, listings, users)
             made = 0
-            for scenario in SCENARIOS:
-                # One transaction per case: a crash leaves no half-built scenario behind, and
-                # the services' on-commit tasks are queued when the scenario is complete.
+            now = timezone.now()
+            with PastClock().installed() as clock:
                 with transaction.atomic():
-                    made += self._scenario(scenario, sellers, brands, listings, users)
+                    self._untriaged_reports(sellers, brands, listings, users, clock=clock, now=now)
+                    clock.at(None)  # on-commit publishing (and eager tasks) run at the real time
+                for scenario in SCENARIOS:
+                    # One transaction per case: a crash leaves no half-built scenario behind,
+                    # and the services' on-commit tasks are queued when the scenario is done.
+                    with transaction.atomic():
+                        made += self._scenario(
+                            scenario, sellers, brands, listings, users, clock=clock, now=now
+                        )
+                        clock.at(None)
             with transaction.atomic():
                 # Repeat-offender alerts, as after any closure: seller 17 is linked to seller 10.
                 before = RingAlert.objects.count()
@@ -637,7 +779,8 @@ class Command(BaseCommand):
             for product_key, market in spec.listings:
                 product = products[product_key]
                 retail = Decimal(PRODUCTS[product_key][4])
-                # Fakes undercut the genuine price; the clean sellers (15+) sell near retail.
+                # Fakes undercut the genuine price; sellers 15+ sell near retail (18 and 20
+                # sell fakes priced as the genuine article).
                 factor = Decimal("0.92") if int(key) >= 15 else Decimal("0.38")
                 external_id = f"{MARKER}L-{key}-{product_key}-{market}"
                 listing, created = Listing.objects.get_or_create(
@@ -663,7 +806,8 @@ class Command(BaseCommand):
                 # Drawn whether or not the row exists, so a re-run draws the same values.
                 units = self.rng.randint(1, 12)
                 country = self.rng.choice(CUSTOMER_COUNTRIES[market])
-                days = self.rng.randint(10, 120)
+                # Sold before the brand's reports (the oldest is eight weeks old).
+                days = self.rng.randint(60, 180)
                 _, created = Sale.objects.get_or_create(
                     external_id=f"{listing.external_id}-O{n}",
                     defaults={
@@ -737,8 +881,13 @@ class Command(BaseCommand):
         brands: dict[str, Brand],
         listings: dict[tuple[str, str, str], Listing],
         users: dict[str, AbstractBaseUser],
+        *,
+        clock: PastClock,
+        now: datetime,
     ) -> None:
-        for seller_key, product_key, brand_name, spec in UNTRIAGED:
+        for n, (seller_key, product_key, brand_name, spec) in enumerate(UNTRIAGED):
+            # Filed over the last day or two: they wait in the queue.
+            clock.at(now - timedelta(hours=30) + timedelta(hours=20) * n)
             seller = sellers[seller_key]
             matching = [
                 listing
@@ -758,21 +907,28 @@ class Command(BaseCommand):
         brands: dict[str, Brand],
         listings: dict[tuple[str, str, str], Listing],
         users: dict[str, AbstractBaseUser],
+        *,
+        clock: PastClock,
+        now: datetime,
     ) -> int:
         seller = sellers[scenario.seller]
         brand = brands[scenario.brand]
         if Case.objects.filter(seller=seller, brand=brand).exists():
             return 0
+        times = schedule(scenario, now=now, window=settings.APPEAL_WINDOW)
         brand_listings = [
             listing
             for (key, product, _m), listing in listings.items()
             if key == scenario.seller and PRODUCTS[product][0] == scenario.brand
         ]
-        reports = [
-            self._report(spec, seller=seller, brand=brand, listings=brand_listings, users=users)
-            for spec in scenario.reports
-        ]
+        reports = []
+        for spec, filed_at in zip(scenario.reports, times.reports, strict=True):
+            clock.at(filed_at)
+            reports.append(
+                self._report(spec, seller=seller, brand=brand, listings=brand_listings, users=users)
+            )
         analyst, reviewer = users["analyst"], users["reviewer"]
+        clock.at(times.opened)
         case = case_services.open_case(
             report_ids=[r.pk for r in reports],
             actor=analyst,
@@ -780,7 +936,8 @@ class Command(BaseCommand):
         )
         case_services.assign_case(case.pk, assignee=analyst)
         appeal = None
-        for step in scenario.steps:
+        for step, done_at in zip(scenario.steps, times.steps, strict=True):
+            clock.at(done_at)
             appeal = self._step(step, case.pk, scenario, analyst, reviewer, appeal)
         return 1
 
@@ -821,12 +978,9 @@ class Command(BaseCommand):
                 reason=DECISIONS[(scenario.seller, step)],
             )
         elif step == "expire":
-            # Let the window run out without waiting 30 days; the transition itself is the
-            # service's, exactly as the deadline sweep runs it.
-            Case.objects.filter(pk=case_id).update(
-                appeal_deadline=timezone.now() - timedelta(days=1)
-            )
-            case_services.expire_appeal_window(case_id)
+            # The clock stands just past the appeal deadline: the sweep's own service refers.
+            if case_services.expire_appeal_window(case_id) is None:
+                raise ValueError(f"case {case_id}: the appeal window has not ended")
         elif step == "refer":
             case_services.refer_case(case_id)
         elif step == "acknowledge":
