@@ -47,6 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
     queue = f"touchstone-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
     django_settings.CELERY_TASK_DEFAULT_QUEUE = queue
     celery_app.conf.task_default_queue = queue
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = queue  # worker subprocesses (make chaos) follow
     if url.startswith("filesystem://"):
         # The embedded broker's default folders are the developer's queue under var/: a test
         # worker must neither run nor purge those messages.
