@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-exported for views
 
+from config.bulk import bulk_update_rows
 from listings.choices import ListingStatus
 from listings.models import Listing
 from outbox.services import enqueue
@@ -314,7 +315,7 @@ def _refer_batch(
         codes = ", ".join(r.authority.code for r in made) or "no authority matched"
         add(case, "refer", befores[case.pk], f"{reason} ({codes})", actor)
         case.updated_at = now
-    Case.objects.bulk_update(cases, ["state", "referred_at", "closed_at", "updated_at"])
+    bulk_update_rows(cases, ["state", "referred_at", "closed_at", "updated_at"])
     CaseEvent.objects.bulk_create(events)
     queue_dispatch([r for made in referrals.values() for r in made])
     return {case.pk: referrals.get(case.pk, []) for case in cases}

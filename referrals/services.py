@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.bulk import bulk_update_rows
 from counterfeits.models import Case
 from outbox.services import enqueue, enqueue_many
 
@@ -215,7 +216,7 @@ def create_referrals_for(
         referral.key_id = key_id
         referral.packet_json = payload.decode("utf-8")
         by_case.setdefault(referral.case_id, []).append(referral)
-    Referral.objects.bulk_update(
+    bulk_update_rows(
         [referral for referral, _ in made], ["sha256", "signature", "key_id", "packet_json"]
     )
     return by_case
