@@ -190,21 +190,8 @@ EVENT_FIELDS = (
     "prev_hash",
     "hash",
 )
-# The same fields as tuples, in the order _check_chain unpacks them.
-_ROW_FIELDS = (
-    "case_id",
-    "seq",
-    "transition",
-    "from_state",
-    "to_state",
-    "actor_label",
-    "actor_role",
-    "reason",
-    "at",
-    "prev_hash",
-    "hash",
-    "id",
-)
+# The same fields as tuples, in the order _check_chain unpacks them: the id goes last.
+_ROW_FIELDS = (*EVENT_FIELDS[1:], "id")
 
 
 def _check_chain(case_id: int, rows: Iterable[tuple], case_state: str | None) -> BrokenLink | None:

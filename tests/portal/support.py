@@ -40,6 +40,9 @@ def page(chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15000)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15000)  # expect() has its own 5 s default
     yield page
     context.close()
 

@@ -54,6 +54,8 @@ def browser_page():
         )
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
+        # expect() has its own 5 s default: on two loaded cores a worker's closure can take longer
+        expect.set_options(timeout=15_000)
         page = context.new_page()
         dialogs: list[str] = []
         # A script smuggled into a report or appeal would open an alert: record it, fail later.
