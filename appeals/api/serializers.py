@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from appeals.choices import AppealOutcome
 from appeals.models import Appeal
-from counterfeits.api.serializers import BrandRefSerializer
+from counterfeits.api.serializers import AppealSummarySerializer, BrandRefSerializer
 from counterfeits.models import Case
 from sellers.api.serializers import SellerRefSerializer
 
@@ -26,36 +26,22 @@ class AppealCaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AppealSerializer(serializers.ModelSerializer):
+class AppealSerializer(AppealSummarySerializer):
     """An appeal and the case it is against."""
 
+    # The case page's appeal summary (same fields and help), plus the case and may_decide.
+
     case = AppealCaseSerializer(read_only=True)
-    decided_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
     may_decide = serializers.SerializerMethodField(
         help_text="Whether you may decide it: pending, and not on a case you confirmed."
     )
 
-    class Meta:
-        model = Appeal
-        fields = [
-            "id",
-            "case",
-            "statement",
-            "filed_at",
-            "late",
-            "outcome",
-            "decided_by",
-            "decided_at",
-            "decision_reason",
-            "may_decide",
-        ]
+    class Meta(AppealSummarySerializer.Meta):
+        fields = ["id", "case", *AppealSummarySerializer.Meta.fields[1:], "may_decide"]
         read_only_fields = fields
         extra_kwargs = {
+            **AppealSummarySerializer.Meta.extra_kwargs,
             "statement": {"help_text": "The seller's statement."},
-            "late": {"help_text": "Filed after the appeal window (DSA Art. 20 complaint)."},
-            "outcome": {"help_text": "pending, granted or denied."},
         }
 
     @extend_schema_field(serializers.BooleanField())
