@@ -14,6 +14,7 @@ from itertools import groupby
 from operator import itemgetter
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F
 from django.utils import timezone
 
 from .models import Case, CaseEvent
@@ -236,10 +237,27 @@ def verify_events(
     return _check_chain(case_id, rows, case_state)
 
 
+def read_case_chain(case_id: int) -> tuple[list[dict], BrokenLink | None]:
+    """One case's events (dicts of EVENT_FIELDS) and its first broken link, if any.
+
+    The events and the case's state come from one statement: read apart, a transition that
+    commits between the two reads would look like a broken chain.
+    """
+    events = list(
+        CaseEvent.objects.filter(case_id=case_id)
+        .order_by("seq")
+        .annotate(case_state=F("case__state"))
+        .values(*EVENT_FIELDS, "case_state")
+    )
+    if events:
+        state = events[0]["case_state"]
+    else:
+        state = Case.objects.filter(pk=case_id).values_list("state", flat=True).first()
+    return events, verify_events(case_id, events, state)
+
+
 def verify_case_chain(case_id: int) -> BrokenLink | None:
-    state = Case.objects.filter(pk=case_id).values_list("state", flat=True).first()
-    rows = CaseEvent.objects.filter(case_id=case_id).order_by("seq").values_list(*_ROW_FIELDS)
-    return _check_chain(case_id, rows, state)
+    return read_case_chain(case_id)[1]
 
 
 def verify_all_chains(chunk_size: int = 5000) -> tuple[int, int, BrokenLink | None]:

@@ -44,7 +44,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from appeals.choices import AppealOutcome
 from appeals.models import Appeal
 from appeals.services import decide_appeal
-from counterfeits.audit import EVENT_FIELDS, verify_events
+from counterfeits.audit import EVENT_FIELDS, read_case_chain
 from counterfeits.choices import CaseState
 from counterfeits.exceptions import PermissionRefused, TransitionRefused
 from counterfeits.models import Brand, Case, CaseEvent, Evidence
@@ -463,8 +463,7 @@ def case_context(case: Case, user: object) -> dict:
         .select_related("uploaded_by")
         .order_by("collected_at", "id")
     )
-    events = list(CaseEvent.objects.filter(case=case).order_by("seq").values(*EVENT_FIELDS))
-    broken = verify_events(case.pk, events, case.state)
+    events, broken = read_case_chain(case.pk)
     appeal = Appeal.objects.filter(case=case).select_related("decided_by").first()
     referrals = list(
         Referral.objects.filter(case=case)
