@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.bulk import bulk_update_rows
@@ -404,15 +404,19 @@ def log_access(
     user_agent: str,
     token: ApiToken | None = None,
     user: object | None = None,
+    durable: bool = True,
 ) -> AccessLogEntry:
     """Record one read of a packet (or list, or acknowledgement): who, what, when, from where.
 
     An API client is identified by its token (and so its client); an analyst reading through
-    the web session by ``user``.
+    the web session by ``user``. ``durable=False`` (a list, which shows no packet) lets the
+    line commit without waiting for the WAL flush on PostgreSQL: a database crash can lose the
+    last ~0.6 s of such lines, never corrupt them, and pullers that list all day do not wait
+    for a flush each. Packet reads and acknowledgements stay durable.
     """
     if token is None and user is None:
         raise ValueError("An access is made by a token or a user.")
-    return AccessLogEntry.objects.create(
+    entry = AccessLogEntry(
         referral=referral,
         client_id=token.client_id if token is not None else None,
         token=token,
@@ -421,6 +425,26 @@ def log_access(
         ip=ip,
         user_agent=(user_agent or "")[:500],
     )
+    if durable or connection.vendor != "postgresql":
+        entry.save(force_insert=True)
+        return entry
+    # The setting and the insert in one round trip: outside a transaction, PostgreSQL runs a
+    # multi-statement query as one implicit transaction, and SET LOCAL holds for it.
+    fields = [field for field in AccessLogEntry._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"SET LOCAL synchronous_commit TO OFF; "  # noqa: S608 - model names only
+        f"INSERT INTO {quote(AccessLogEntry._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote('id')}"
+    )
+    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
 
 
 def rotate_signing_key() -> tuple[str, str, object]:
