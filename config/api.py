@@ -1,5 +1,6 @@
 """API-wide error handling: domain refusals become 409 with a clear message."""
 
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -40,3 +41,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+def iso_datetime(value: datetime | None, zone: tzinfo) -> str | None:
+    """What DRF's ``DateTimeField`` writes (ISO 8601 in the current time zone, UTC as ``Z``),
+    for hot paths that shape rows by hand: DRF's field costs ~4 µs a value."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -6,7 +6,7 @@ caller must not learn that it exists.
 """
 
 import ipaddress
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from django.http import Http404, HttpResponse
@@ -27,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from config.api import iso_datetime
 from config.pagination import IdCursorPagination
 from counterfeits.roles import is_analyst
 
@@ -130,15 +131,6 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _time(value: datetime | None, zone: tzinfo) -> str | None:
-    # DRF's DateTimeField (ISO 8601): in the current time zone, UTC written as Z. Done here
-    # because DRF's field costs 4 µs a value, most of a list page's Python time.
-    if value is None:
-        return None
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def summary_row(
     row: dict[str, Any], codes: dict[int, str], detail_prefix: str, zone: tzinfo
 ) -> dict[str, Any]:
@@ -158,11 +150,11 @@ def summary_row(
         "seller_country": row["seller_country"],
         "sha256": row["sha256"],
         "key_id": row["key_id"],
-        "created_at": _time(row["created_at"], zone),
-        "delivered_at": _time(row["delivered_at"], zone),
-        "acknowledged_at": _time(row["acknowledged_at"], zone),
+        "created_at": iso_datetime(row["created_at"], zone),
+        "delivered_at": iso_datetime(row["delivered_at"], zone),
+        "acknowledged_at": iso_datetime(row["acknowledged_at"], zone),
         "authority_reference": row["authority_reference"],
-        "retracted_at": _time(row["retracted_at"], zone),
+        "retracted_at": iso_datetime(row["retracted_at"], zone),
         "retraction_reason": row["retraction_reason"],
     }
 
