@@ -21,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -62,23 +62,31 @@ class ReportRefused(Exception):
 # --- intake --------------------------------------------------------------------------------
 
 
-def suspension_in_force(brand: Brand, *, now: datetime | None = None) -> IntakeMeasure | None:
-    """The suspension of the brand's intake in force now, if any."""
-    now = now or timezone.now()
-    return (
-        IntakeMeasure.objects.filter(
-            brand=brand,
-            kind=IntakeMeasureKind.SUSPENSION,
-            starts_at__lte=now,
-            ends_at__gt=now,
-        )
-        .order_by("-ends_at")
-        .first()
+def _suspensions_in_force(now: datetime) -> QuerySet[IntakeMeasure]:
+    return IntakeMeasure.objects.filter(
+        kind=IntakeMeasureKind.SUSPENSION, starts_at__lte=now, ends_at__gt=now
     )
 
 
+def suspension_in_force(brand: Brand, *, now: datetime | None = None) -> IntakeMeasure | None:
+    """The suspension of the brand's intake in force now, if any."""
+    now = now or timezone.now()
+    return _suspensions_in_force(now).filter(brand=brand).order_by("-ends_at").first()
+
+
+def with_intake_state(brands: QuerySet[Brand]) -> QuerySet[Brand]:
+    """Annotate ``intake_suspended``: whether a suspension is in force now (same query)."""
+    in_force = _suspensions_in_force(timezone.now()).filter(brand=OuterRef("pk"))
+    return brands.annotate(intake_suspended=Exists(in_force))
+
+
 def ensure_intake_open(brand: Brand) -> None:
-    """Raise ``IntakeSuspended`` while the brand's intake is suspended."""
+    """Raise ``IntakeSuspended`` while the brand's intake is suspended.
+
+    A brand read just now through ``with_intake_state`` and found open is not asked again.
+    """
+    if getattr(brand, "intake_suspended", None) is False:
+        return
     measure = suspension_in_force(brand)
     if measure is not None:
         raise IntakeSuspended(brand, measure)
@@ -159,20 +167,50 @@ def _report_notice_key(report: Report) -> str:
     return f"report:{report.pk}:{report.status}"
 
 
-def _status_notice(report: Report, now: datetime) -> Notice:
-    """The e-mail a report's notifier is owed for the status the report has now."""
-    context = {"report": report, "brand": report.brand, "site": settings.SITE_URL}
-    return Notice(
+def _status_notice(report: Report, now: datetime, *, render: bool = True) -> Notice:
+    """The e-mail a report's notifier is owed for the status the report has now.
+
+    ``render=False`` leaves the content to ``render_owed_notice`` when the notice is sent.
+    """
+    notice = Notice(
         report=report,
         brand=report.brand,
         kind=NoticeKind.REPORT_STATUS,
         dedupe_key=_report_notice_key(report),
         recipient=report.notifier_email,
         subject=f"Report #{report.pk} ({report.brand.name}): {report.get_status_display().lower()}",
-        body=render_to_string("portal/email/report_status.txt", context),
-        html_body=render_to_string("portal/email/report_status.html", context),
         created_at=now,
     )
+    if render:
+        _render_status_notice(notice, report)
+    return notice
+
+
+def _render_status_notice(notice: Notice, report: Report) -> None:
+    context = {"report": report, "brand": report.brand, "site": settings.SITE_URL}
+    notice.body = render_to_string("portal/email/report_status.txt", context)
+    notice.html_body = render_to_string("portal/email/report_status.html", context)
+
+
+def render_owed_notice(notice: Notice) -> Notice:
+    """Write the content of a notice queued without it (a report's "received" e-mail) and
+    return the notice as stored: what is sent is what the notice records.
+
+    It is rendered for the status the notice is about (its key), whatever the report's status
+    is by now; only that notice is queued unrendered, and its text shows nothing else that
+    changes. Two workers racing store one content: the first write wins, the other reads it.
+    """
+    if notice.body:
+        return notice
+    if notice.kind != NoticeKind.REPORT_STATUS or notice.report_id is None:
+        raise ValueError(f"Notice #{notice.pk} has no content and none can be rendered.")
+    report = Report.objects.select_related("brand").get(pk=notice.report_id)
+    report.status = notice.dedupe_key.rsplit(":", 1)[1]
+    _render_status_notice(notice, report)
+    stored = Notice.objects.filter(pk=notice.pk, body="").update(
+        body=notice.body, html_body=notice.html_body
+    )
+    return notice if stored else Notice.objects.get(pk=notice.pk)
 
 
 def report_status_changed(report_ids: Iterable[int]) -> int:
@@ -202,14 +240,16 @@ def report_status_changed(report_ids: Iterable[int]) -> int:
 
 
 def report_received(report: Report) -> Notice:
-    """Owe the notifier of a report filed just now its "received" e-mail (sent on commit).
+    """Owe the notifier of a report filed just now its "received" e-mail (sent on commit; its
+    text is rendered and stored when it is sent).
 
     ``report_status_changed`` for the one case where nothing needs reading back: the report
     is in hand, not final, and no notice can exist for it yet.
     """
     if report.status != ReportStatus.RECEIVED:
         raise ValueError(f"Report #{report.pk} is {report.status}, not received.")
-    notice = _status_notice(report, timezone.now())
+    # Rendered by the worker that sends it (render_owed_notice), not in the filing request.
+    notice = _status_notice(report, timezone.now(), render=False)
     notice.save(force_insert=True)
     enqueue("counterfeits.tasks.send_notice_task", notice.pk)
     return notice

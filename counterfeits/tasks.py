@@ -7,6 +7,7 @@ from django.utils import timezone
 from outbox.tasks import completes_outbox
 
 from . import services
+from .intake import render_owed_notice
 from .models import Notice
 
 
@@ -42,6 +43,7 @@ def send_notice_task(notice_id: int) -> bool:
     notice = Notice.objects.filter(pk=notice_id, sent_at__isnull=True).first()
     if notice is None:
         return False
+    notice = render_owed_notice(notice)  # stored before sending: the row records what was sent
     message = EmailMultiAlternatives(
         subject=notice.subject, body=notice.body, to=[notice.recipient]
     )

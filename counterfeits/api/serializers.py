@@ -10,7 +10,7 @@ from appeals.models import Appeal
 from config.api import iso_datetime
 from counterfeits.choices import TRANSITIONS, EvidenceKind, ReportReason
 from counterfeits.filtersets import brands_for
-from counterfeits.intake import EvidenceUpload
+from counterfeits.intake import EvidenceUpload, with_intake_state
 from counterfeits.models import Brand, Case, CaseEvent, Evidence, Report
 from counterfeits.services import DECISIONS_NEEDING_REASON, allowed_transitions, file_report
 from listings.api.serializers import ListingSummarySerializer
@@ -283,13 +283,11 @@ def plain_report_data(data: object, request: object) -> dict | None:
         _email(texts["notifier_email"])
     except DjangoValidationError:
         return None
-    brand = brands_for(request).filter(pk=brand_id).first()
-    seller = None
-    if seller_id is not None:
-        seller = Seller.objects.filter(pk=seller_id).first()
-        if seller is None:
-            return None
-    if brand is None:
+    try:
+        # The brand with whether its intake is suspended (file_report then asks no more).
+        brand = with_intake_state(brands_for(request)).get(pk=brand_id)
+        seller = None if seller_id is None else Seller.objects.get(pk=seller_id)
+    except (Brand.DoesNotExist, Seller.DoesNotExist):
         return None
     validated = {
         "brand": brand,
