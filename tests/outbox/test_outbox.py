@@ -2,8 +2,9 @@
 
 from datetime import timedelta
 
+import psycopg2
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from counterfeits import services
@@ -104,3 +105,36 @@ def test_healthz_reports_database_broker_and_overdue_work(client, analyst):
     assert body["broker"] == "ok"
     assert body["status"] == "degraded"
     assert body["oldest_unswept_deadline_seconds"] >= 3600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_takes_only_messages_owed_unleased_and_not_held_by_another_claimer():
+    # Given four messages: owed, done, leased, and one another claimer holds locked
+    owed, done, leased, held = (
+        OutboxMessage.objects.create(task="counterfeits.tasks.refer_case_task", args=[n, "x"])
+        for n in range(4)
+    )
+    now = timezone.now()
+    OutboxMessage.objects.filter(pk=done.pk).update(done_at=now)
+    OutboxMessage.objects.filter(pk=leased.pk).update(leased_until=now + timedelta(minutes=5))
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM outbox_outboxmessage WHERE id = %s FOR UPDATE", [held.pk]
+            )
+
+        # When they are claimed (without waiting for the held one)
+        claimed = outbox._claim([owed.pk, done.pk, leased.pk, held.pk])
+    finally:
+        other.rollback()
+        other.close()
+
+    # Then only the owed one is leased, with its task and arguments, and counted
+    assert [(m.pk, m.task, m.args, m.attempts) for m in claimed] == [
+        (owed.pk, "counterfeits.tasks.refer_case_task", [0, "x"], 1)
+    ]
+    assert claimed[0].leased_until > now
+    assert OutboxMessage.objects.get(pk=held.pk).attempts == 0
+    # and a second claim gets nothing: the lease holds
+    assert outbox._claim([owed.pk]) == []
