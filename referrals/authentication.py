@@ -82,40 +82,39 @@ def _token_sql(vendor: str) -> str:
     )
 
 
-def _readers(model: type[Model]) -> tuple[type[Model], list[str], list[list]]:
+def _readers(model: type[Model]) -> tuple[type[Model], list[str], list[tuple]]:
     """A model's field names and, per field, what the ORM does with a value read from the
-    database (e.g. SQLite's text datetimes); empty lists on PostgreSQL for these models."""
+    database (e.g. SQLite's text datetimes); nothing on PostgreSQL for these models."""
     fields = model._meta.concrete_fields
+    columns = [field.get_col(model._meta.db_table) for field in fields]
     return (
         model,
         [field.attname for field in fields],
         [
-            connection.ops.get_db_converters(field) + field.get_db_converters(connection)
-            for field in fields
+            (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+            for col in columns
         ],
     )
 
 
 @cache
-def _row_readers(vendor: str) -> list[tuple[type[Model], list[str], list[list]]]:
+def _row_readers(vendor: str) -> list[tuple[type[Model], list[str], list[tuple]]]:
     return [_readers(model) for model in (ApiToken, ApiClient, Authority, get_user_model())]
 
 
-def _instance(reader: tuple[type[Model], list[str], list[list]], values: tuple) -> Model:
+def _instance(reader: tuple[type[Model], list[str], list[tuple]], values: tuple) -> Model:
     model, names, converters = reader
-    if any(converters):
+    if any(chain for _, chain in converters):
         values = tuple(
-            _convert(value, chain, field)
-            for value, chain, field in zip(
-                values, converters, model._meta.concrete_fields, strict=True
-            )
+            _convert(value, col, chain)
+            for value, (col, chain) in zip(values, converters, strict=True)
         )
     return model.from_db(connection.alias, names, values)
 
 
-def _convert(value: object, chain: list, field: object) -> object:
+def _convert(value: object, col: object, chain: list) -> object:
     for convert in chain:
-        value = convert(value, field, connection)
+        value = convert(value, col, connection)
     return value
 
 
