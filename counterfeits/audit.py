@@ -332,6 +332,7 @@ def _verify_all_chains_portable(chunk_size: int) -> tuple[int, int, BrokenLink |
 # canonical JSON (which escapes them), so their hash never matches: a suspect again, never a miss.
 
 _PG_BATCH = 200_000  # events per COPY; the suspects of one are checked before the next
+_CHUNK_LINES = 2000  # lines checked together
 _SUSPECTS_PER_QUERY = 500
 _LINE_QUOTES = sum(4 if is_text else 2 for _, _, is_text in CANONICAL_FIELDS)
 _GENESIS_BYTES = GENESIS.encode()
@@ -373,7 +374,7 @@ class _CopyChecker:
     def write(self, line: bytes) -> None:
         lines = self.lines
         lines.append(line)
-        if len(lines) >= 2000:
+        if len(lines) >= _CHUNK_LINES:
             self.check()
 
     def close_case(self) -> None:
@@ -519,6 +520,8 @@ def _pg_verify(cursor) -> tuple[int, int, BrokenLink | None]:  # noqa: ANN001 - 
             # The last case is whole; or it alone filled the batch: check it the slow way.
             if not finished:
                 checker.suspects.append(checker.case)  # type: ignore[arg-type]
+                whole = CaseEvent.objects.filter(case_id=int(checker.case)).count()  # type: ignore[arg-type]
+                checker.events += whole - checker.count
             if checker.count:
                 checker.close_case()
             since = int(checker.case or 0) + 1
