@@ -332,7 +332,9 @@ def _verify_all_chains_portable(chunk_size: int) -> tuple[int, int, BrokenLink |
 # canonical JSON (which escapes them), so their hash never matches: a suspect again, never a miss.
 
 _PG_BATCH = 200_000  # events per COPY; the suspects of one are checked before the next
-_CHUNK_LINES = 2000  # lines checked together
+_CHUNK_LINES = (
+    250  # lines checked together: small enough that PostgreSQL writes the next ones meanwhile
+)
 _SUSPECTS_PER_QUERY = 500
 _LINE_QUOTES = sum(4 if is_text else 2 for _, _, is_text in CANONICAL_FIELDS)
 _GENESIS_BYTES = GENESIS.encode()
@@ -487,10 +489,12 @@ def _verify_all_chains_postgresql() -> tuple[int, int, BrokenLink | None]:
                     # One snapshot for the stream and for the second look at its suspects.
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 # SET LOCAL: until the transaction ends, or the savepoint if nested (rolled
-                # back below). The plan wanted is one merge join in (case, seq) index order.
+                # back below). The plan wanted streams: one merge join in the order of the
+                # (case, seq) index, where the planner would rather sort a batch it thinks small
+                # (on disk, before the first line) or take a parallel hash join.
                 cursor.execute(
                     "SET LOCAL TIME ZONE 'UTC'; SET LOCAL jit = off; "
-                    "SET LOCAL enable_incremental_sort = off; "
+                    "SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off; "
                     "SET LOCAL max_parallel_workers_per_gather = 0"
                 )
                 return _pg_verify(cursor)
