@@ -332,9 +332,9 @@ def _verify_all_chains_portable(chunk_size: int) -> tuple[int, int, BrokenLink |
 # canonical JSON (which escapes them), so their hash never matches: a suspect again, never a miss.
 
 _PG_BATCH = 200_000  # events per COPY; the suspects of one are checked before the next
-_CHUNK_LINES = (
-    250  # lines checked together: small enough that PostgreSQL writes the next ones meanwhile
-)
+# Lines checked together: few enough that PostgreSQL writes the next ones into the socket
+# meanwhile (2000 left it waiting: 20-25% slower end to end).
+_CHUNK_LINES = 250
 _SUSPECTS_PER_QUERY = 500
 _LINE_QUOTES = sum(4 if is_text else 2 for _, _, is_text in CANONICAL_FIELDS)
 _GENESIS_BYTES = GENESIS.encode()
