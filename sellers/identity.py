@@ -380,6 +380,21 @@ def refresh_identifiers(seller_ids: Iterable[int], *, alert: bool = True) -> Non
         flag_repeat_offenders(ids)
 
 
+REFRESH_TASK = "sellers.tasks.refresh_identifiers_task"
+
+
+def enqueue_refresh(seller_ids: Iterable[int]) -> int:
+    """Owe ``refresh_identifiers`` for these sellers through the outbox, in the caller's
+    transaction: the Celery worker recomputes their identifiers and rings after the commit, in
+    messages of ``BATCH`` sellers. Never lost (the outbox relays what is owed); rings are current
+    once the worker has drained the messages. Returns the number of messages.
+    """
+    from outbox.services import enqueue_many
+
+    ids = sorted({int(pk) for pk in seller_ids})
+    return len(enqueue_many(REFRESH_TASK, ([chunk] for chunk in _chunks(ids))))
+
+
 @transaction.atomic
 def set_payment_accounts(accounts: dict[int, str], *, refresh: bool = True) -> None:
     """Record payment accounts (IBAN, account number) by seller id, as keyed hashes only.
