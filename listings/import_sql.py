@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import DataError, connection, transaction
+from django.db import DatabaseError, DataError, connection, transaction
 from django.utils import timezone
 
 from counterfeits.models import Brand
@@ -169,8 +169,8 @@ def _accepted(column: Column, t: str) -> str:
     raise ValueError(f"no SQL form for column shape {shape!r}")
 
 
-def _converted(column: Column, t: str, value: str) -> str:
-    """The value ``column.parse`` returns for an accepted ``t`` (``value``: the jsonb value)."""
+def _converted(column: Column, t: str) -> str:
+    """The value ``column.parse`` returns for an accepted ``t``."""
     shape = column.shape
     if shape in ("country", "currency"):
         return _ascii_upper(t)
@@ -181,11 +181,9 @@ def _converted(column: Column, t: str, value: str) -> str:
     if shape == "positive_int":
         return f"{t}::bigint"
     if shape == "bool":
+        # t is the text of a string, or 'true' / 'false' for a JSON boolean.
         truthy = ", ".join(_lit(w) for w in ("1", "true", "yes", "y", "t"))
-        return (
-            f"CASE WHEN jsonb_typeof({value}) = 'boolean' THEN {value}::boolean "
-            f"ELSE {_ascii_lower(t)} IN ({truthy}) END"
-        )
+        return f"{_ascii_lower(t)} IN ({truthy})"
     if shape == "datetime":
         # No offset: UTC, as _datetime takes it.
         return (
@@ -216,78 +214,76 @@ def _stage_columns(kind: str) -> list[tuple[str, str]]:
     return [(name, SQL_TYPES.get(column.shape, "text")) for name, column in SCHEMAS[kind].items()]
 
 
+# Shapes whose SQL form (an anchored pattern) matches no JSON number, boolean, object or array
+# written out by jsonb, except amounts, which mean the same amount either way: their value is
+# taken as text unstripped (a value with spaces around it is left to Python).
+_PATTERN_SHAPES = {"email", "country", "currency", "url", "price", "status", "datetime"}
+
+
 @cache
 def _select_kind_sql(kind: str) -> str:
     """INSERT the rows of ``kind`` that SQL accepts whole into ``import_<kind>``, converted."""
     fields = SCHEMAS[kind]
     keys = _keys(kind)
-    level1, level2, level3, checks, outputs = [], [], [], [], []
+    inner, checks, outputs = [], [], []
     for i, (name, column) in enumerate(fields.items()):
-        v, s, t, ty = f"v{i}", f"s{i}", f"t{i}", f"ty{i}"
         sources = keys[name]
-        value = (
-            f"j -> {_lit(sources[0])}"
-            if len(sources) == 1
-            else "coalesce(" + ", ".join(f"j -> {_lit(k)}" for k in sources) + ")"
-        )
-        level1.append(f"{value} AS {v}")
         if len(sources) > 1:
             # Two names for one column: validate_row takes the first non-blank in the line's
             # order, which jsonb does not keep. Python decides.
             checks.append(f"({' + '.join(f'(j ? {_lit(k)})::int' for k in sources)}) <= 1")
-        # str(value) as _text sees it: a string; an integer (json.loads: int) unless written
-        # with an exponent; for a price any number (str(float) of it is the same amount).
-        number = f"({v} #>> '{{}}')"
-        number_ok = (
-            "true"
-            if column.shape == "price"
-            else f"{number} ~ '^-?[0-9]+$' AND line !~ {_lit(_EXPONENT)}"
-        )
-        level2.append(
-            f"coalesce(jsonb_typeof({v}), 'null') AS {ty}, CASE jsonb_typeof({v}) "
-            f"WHEN 'string' THEN {v} #>> '{{}}' "
-            f"WHEN 'number' THEN CASE WHEN {number_ok} THEN {number} END END AS {s}"
-        )
-        level3.append(f"{_strip(s)} AS {t}")
-        blank = f"({ty} = 'null' OR ({ty} = 'string' AND {t} = ''))"
-        if column.shape == "bool":
-            accepted = f"({ty} = 'boolean' OR {_accepted(column, t)})"
+        value = " ".join(f"j -> {_lit(k)}" for k in sources[:1])
+        text = f"j ->> {_lit(sources[0])}"
+        if len(sources) > 1:
+            value = "coalesce(" + ", ".join(f"j -> {_lit(k)}" for k in sources) + ")"
+            text = "coalesce(" + ", ".join(f"j ->> {_lit(k)}" for k in sources) + ")"
+        s, t = f"s{i}", f"t{i}"
+        if column.shape in _PATTERN_SHAPES:
+            inner.append(f"{text} AS {s}")
+            t = s
         else:
-            accepted = _accepted(column, t)
+            # str(value) as the parser sees it, stripped: a string; an integer (json.loads
+            # makes it an int) unless written with an exponent (json.loads: a float); a
+            # boolean only where the column is one. Anything else: NULL, left to Python.
+            bool_ok = "WHEN 'boolean' THEN s" if column.shape == "bool" else ""
+            inner.append(
+                f"{text} AS {s}, CASE jsonb_typeof({value}) "
+                f"WHEN 'string' THEN {_strip(text)} "
+                f"WHEN 'number' THEN CASE WHEN {text} ~ '^-?[0-9]+$' "
+                f"AND line !~ {_lit(_EXPONENT)} THEN {text} END "
+                f"{bool_ok.replace('THEN s', 'THEN ' + text)} END AS {t}"
+            )
+        # Absent or null, or (after the strip) empty; whitespace-only text under a pattern
+        # column is not matched here and goes to Python, which calls it blank.
+        blank = f"({s} IS NULL OR {t} = '')"
+        accepted = _accepted(column, t)
         if column.required:
             checks.append(f"NOT {blank} AND {accepted}")
         else:
             checks.append(f"({blank} OR {accepted})")
-        outputs.append(
-            f"CASE WHEN {blank} THEN {_default(column)} ELSE {_converted(column, t, v)} END"
-        )
+        converted = _converted(column, t)
+        outputs.append(f"CASE WHEN {blank} THEN {_default(column)} ELSE {converted} END")
     names = ", ".join(_quote(n) for n in fields)
-    carried_1 = "n, j, line, " + ", ".join(level1)
-    carried_2 = "n, j, " + ", ".join(f"v{i}" for i in range(len(fields))) + ", " + ", ".join(level2)
-    carried_3 = (
-        "n, j, " + ", ".join(f"v{i}, ty{i}" for i in range(len(fields))) + ", " + ", ".join(level3)
-    )
-    # OFFSET 0 keeps each level a subquery, so each expression is computed once per row.
+    # OFFSET 0 keeps the inner select a subquery: each value is extracted once per row.
     return (
         f"INSERT INTO import_{kind} (n, {names}) "  # noqa: S608 - our own names
         f"SELECT n, {', '.join(outputs)} FROM ("
-        f"SELECT {carried_3} FROM ("
-        f"SELECT {carried_2} FROM ("
-        f"SELECT {carried_1} FROM import_json "
-        f"WHERE kind = {_lit(kind)} OFFSET 0) a OFFSET 0) b OFFSET 0) c "
+        f"SELECT n, j, {', '.join(inner)} FROM import_json "
+        f"WHERE kind = {_lit(kind)} OFFSET 0) c "
         f"WHERE {' AND '.join(checks)}"
     )
 
 
 @cache
 def _kind_sql() -> str:
-    kind_value = "CASE WHEN j ? 'type' THEN j -> 'type' ELSE j -> 'kind' END"
-    text = _ascii_lower(_strip(f"({kind_value} #>> '{{}}')"))
-    return (
-        f"CASE WHEN jsonb_typeof(j) = 'object' AND jsonb_typeof({kind_value}) = 'string' "
-        f"AND {text} ~ '^(seller|product|listing|sale)s?$' "
-        f"THEN regexp_replace({text}, 's$', '') END"
+    # The spellings every exporter uses; any other (" Sellers", "LISTING", a number) is left
+    # to validate_row.
+    cases = " ".join(
+        f"WHEN {_lit(spelling)} THEN {_lit(kind)}"
+        for kind in KINDS
+        for spelling in (kind, kind + "s")
     )
+    return f"CASE CASE WHEN j ? 'type' THEN j ->> 'type' ELSE j ->> 'kind' END {cases} END"
 
 
 STAGE_TABLES = (
@@ -318,10 +314,10 @@ def _create_stage(cursor: Any) -> None:
 def _parse_json(cursor: Any) -> None:
     """import_json(n, line, j, kind): the chunk's non-blank lines, cast to jsonb."""
     select = (
-        "CREATE TEMPORARY TABLE import_json ON COMMIT DROP AS "
+        "CREATE TEMPORARY TABLE import_json ON COMMIT DROP AS "  # noqa: S608 - our own names
         f"SELECT n, line, j, {_kind_sql()} AS kind FROM ("
         "SELECT n, line, {cast} AS j FROM import_raw "
-        f"WHERE {_strip('line')} <> '' OFFSET 0) x"
+        f"WHERE left(line, 1) = '{{' OR {_strip('line')} <> '' OFFSET 0) x"
     )
     try:
         with transaction.atomic():
@@ -339,7 +335,7 @@ def _parse_json(cursor: Any) -> None:
 
 def _recheck_in_python(cursor: Any, base: int, report: ImportReport) -> list[BadRow]:
     """Lines SQL did not accept: validate_row decides; good ones join their staging table."""
-    accepted = " UNION ALL ".join(f"SELECT n FROM import_{kind}" for kind in KINDS)
+    accepted = " UNION ALL ".join(f"SELECT n FROM import_{kind}" for kind in KINDS)  # noqa: S608 - our own names
     cursor.execute(
         f"SELECT n, line FROM import_json WHERE n NOT IN ({accepted}) ORDER BY n"  # noqa: S608
     )
@@ -392,7 +388,7 @@ def _upsert_sql(kind: str, columns: dict[str, str], source: str) -> tuple[str, l
     )
     select = ", ".join([*columns.values(), *("%s" for _ in extras)])
     sql = (
-        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(c) for c in names)}) "
+        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(c) for c in names)}) "  # noqa: S608 - our own names
         f"SELECT {select} FROM {source} "  # noqa: S608 - our own names
         f"ON CONFLICT (external_id) DO UPDATE SET {updates}"
     )
@@ -408,7 +404,7 @@ def _write_sellers(cursor: Any, report: ImportReport) -> None:
     from sellers.identity import BATCH
 
     cursor.execute(
-        f"WITH up AS ({upsert} RETURNING id) "
+        f"WITH up AS ({upsert} RETURNING id) "  # noqa: S608 - our own names
         "INSERT INTO outbox_outboxmessage "
         "(task, args, created_at, available_at, attempts, last_error) "
         "SELECT %s, jsonb_build_array(jsonb_agg(id ORDER BY id)), %s, %s, 0, '' FROM "
@@ -426,7 +422,7 @@ def _write_sellers(cursor: Any, report: ImportReport) -> None:
     cursor.execute("SELECT count(*) FROM import_seller_u")
     report.upserted["seller"] += cursor.fetchone()[0]
     cursor.execute(
-        "SELECT s.id, u.payment_account FROM import_seller_u u "
+        "SELECT s.id, u.payment_account FROM import_seller_u u "  # noqa: S608 - our own names
         f"JOIN {_quote(Seller._meta.db_table)} s ON s.external_id = u.external_id "  # noqa: S608
         "WHERE u.payment_account IS NOT NULL"
     )
@@ -457,13 +453,14 @@ def _write_listings(cursor: Any, base: int, report: ImportReport) -> list[BadRow
     _dedupe(cursor, "listing")
     markets = _quote(Marketplace._meta.db_table)
     cursor.execute(
-        "SELECT DISTINCT ON (marketplace) marketplace, marketplace_country FROM import_listing_u "
-        f"WHERE marketplace_country IS NOT NULL AND marketplace NOT IN (SELECT code FROM {markets}) "  # noqa: S608
+        "SELECT DISTINCT ON (marketplace) marketplace, marketplace_country FROM import_listing_u "  # noqa: S608 - our own names
+        "WHERE marketplace_country IS NOT NULL "
+        f"AND marketplace NOT IN (SELECT code FROM {markets}) "
         "ORDER BY marketplace, n"
     )
     ensure_marketplaces(dict(cursor.fetchall()))
     cursor.execute(
-        "CREATE TEMPORARY TABLE import_listing_r ON COMMIT DROP AS "
+        "CREATE TEMPORARY TABLE import_listing_r ON COMMIT DROP AS "  # noqa: S608 - our own names
         "SELECT u.*, s.id AS seller_id, p.id AS product_id, m.id AS marketplace_id "
         "FROM import_listing_u u "
         f"LEFT JOIN {_quote(Seller._meta.db_table)} s ON s.external_id = u.seller "  # noqa: S608
@@ -475,6 +472,7 @@ def _write_listings(cursor: Any, base: int, report: ImportReport) -> list[BadRow
         "marketplace_id IS NOT NULL FROM import_listing_r "
         "WHERE seller_id IS NULL OR product_id IS NULL OR marketplace_id IS NULL"
     )
+    rows = cursor.fetchall()
     bad = [
         BadRow(
             base + n,
@@ -485,7 +483,7 @@ def _write_listings(cursor: Any, base: int, report: ImportReport) -> list[BadRow
                 marketplace=has_market,
             ),
         )
-        for n, seller, product, marketplace, has_seller, has_product, has_market in cursor.fetchall()
+        for n, seller, product, marketplace, has_seller, has_product, has_market in rows
     ]
     columns = {
         "external_id": "external_id",
@@ -537,6 +535,16 @@ def _has(cursor: Any, kind: str) -> bool:
     return cursor.fetchone()[0]
 
 
+def prepare_session() -> None:
+    """Room for a chunk's staging tables in memory (temp_buffers, default 8 MB): set for the
+    session if it has not used temporary tables yet (PostgreSQL refuses afterwards)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET temp_buffers = '256MB'")
+    except DatabaseError:
+        pass
+
+
 def write_chunk(chunk: SqlChunk, report: ImportReport) -> list[BadRow]:
     """Validate and write one chunk of lines; return its bad rows. In the caller's transaction."""
     base = chunk.first_line - 1
@@ -545,7 +553,9 @@ def write_chunk(chunk: SqlChunk, report: ImportReport) -> list[BadRow]:
     data = chunk.text.replace("\\", "\\\\").replace("\t", "\\t")
     with connection.cursor() as cursor:
         _create_stage(cursor)
-        cursor.copy_expert("COPY import_raw (line) FROM STDIN", io.StringIO(data), size=1 << 20)
+        cursor.cursor.copy_expert(
+            "COPY import_raw (line) FROM STDIN", io.StringIO(data), size=1 << 20
+        )
         _parse_json(cursor)
         cursor.execute("SELECT count(*) FROM import_json")
         report.lines_read += cursor.fetchone()[0]

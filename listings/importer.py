@@ -904,8 +904,9 @@ def _import_sql_chunks(
     a chunk with a NUL character (which PostgreSQL text cannot hold) goes through Python.
     Returns the last line read.
     """
-    from .import_sql import SqlChunk
+    from .import_sql import SqlChunk, prepare_session
 
+    prepare_session()
     line = skip_to
     with path.open(encoding="utf-8-sig") as handle:
         deque(islice(handle, skip_to), maxlen=0)
