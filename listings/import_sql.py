@@ -66,10 +66,12 @@ MODELS = {"seller": Seller, "product": Product, "listing": Listing, "sale": Sale
 
 # Conservative forms: each matches only values the column's Python parser accepts unchanged
 # (after str.strip()). Anything else is not rejected here: it goes to validate_row.
+# An address of at most 64 characters: then no domain label can exceed 63 (Django's limit), and
+# the pattern needs no bounded repetition, which costs PostgreSQL's regex engine ~20 µs a row.
+_EMAIL_MAX = 64
 _EMAIL = (
     r"^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*"
-    r"@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-    r"\.[A-Za-z]{2,63}$"
+    r"@([A-Za-z0-9]+(-+[A-Za-z0-9]+)*\.)+[A-Za-z][A-Za-z]+$"
 )
 _URL = r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?([/?#][!-~]*)?$"
 _PRICE = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
@@ -129,7 +131,7 @@ def _accepted(column: Column, t: str) -> str:
     if shape == "text":
         return length
     if shape == "email":
-        return f"({length} AND {t} ~ {_lit(_EMAIL)})"
+        return f"(char_length({t}) <= {_EMAIL_MAX} AND {t} ~ {_lit(_EMAIL)})"
     if shape == "country":
         return f"{t} ~ '^[A-Za-z]{{2}}$'"
     if shape == "currency":

@@ -6,12 +6,18 @@ The file is JSON Lines or CSV; each row names its kind in a ``type`` (or ``kind`
 
 How it works, and why:
 
-- Every row is validated field by field before anything is written; a bad row is reported with
-  its line number and skipped, and the import goes on.
+- Every row is validated before anything is written; a bad row is reported with its line
+  number and skipped, and the import goes on. ``validate_row`` is the one authority on what a
+  row means and on every message.
 - Rows are written in batches (``batch_size`` lines, one transaction each): one
-  ``INSERT … ON CONFLICT (external_id) DO UPDATE`` per kind and batch. On PostgreSQL the batch is
-  first COPY'd into a temporary table (``INSERT … SELECT``); elsewhere (SQLite) it goes through
-  ``bulk_create(update_conflicts=True)``. Same rows either way; see docs/performance.md.
+  ``INSERT … ON CONFLICT (external_id) DO UPDATE`` per kind and batch.
+- On PostgreSQL a JSON Lines file takes the set-based path (``listings.import_sql``, batches of
+  ``SQL_BATCH_SIZE`` lines): the lines go in by ``COPY`` unparsed, PostgreSQL parses them as
+  ``jsonb`` and accepts the rows whose values have the usual shapes by SQL forms of the same
+  rules; every other line (odd shapes, bad rows) goes through ``validate_row``. Elsewhere (SQLite
+  for ``make run``, and CSV files) each row is read and validated in Python and written with
+  ``bulk_create(update_conflicts=True)`` (PostgreSQL: COPY into a temporary table first). Same
+  rows and same bad-row messages either way (``tests/listings/test_import_paths.py``).
 - Inside a batch sellers and products are written before the listings that name them, and
   listings before their sales, so a file in that order (or with a row and its references in the
   same batch) resolves. A reference to something neither in Touchstone nor earlier in the file
@@ -19,10 +25,16 @@ How it works, and why:
 - After each committed batch a checkpoint (the file's SHA-256 and the last committed line) is
   written next to the input; a crashed import run again resumes after that line. A finished
   import removes its checkpoint, so the next run of the same file starts from the top.
+- Sellers' identifiers and ring groups (``sellers.identity.refresh_identifiers``: phone
+  normalisation, ring walk) are not recomputed inside the import: each batch owes them through
+  the outbox (``sellers.identity.enqueue_refresh``, in the batch's transaction), and the Celery
+  worker recomputes them after the commit. Never lost (the outbox relays what is owed); rings
+  and repeat-offender alerts are current once the worker has drained those messages, seconds
+  to minutes after the import, not when the command returns.
 - A seller row may carry a ``payment_account`` (IBAN or account number). It is never stored:
   it goes only through ``sellers.identity.set_payment_accounts`` (a keyed hash, for linking
-  ring accounts) before the batch's ``refresh_identifiers``. A blank one leaves the seller's
-  recorded account as it is; a bad one is a bad row whose message does not repeat it.
+  ring accounts), in the import. A blank one leaves the seller's recorded account as it is; a
+  bad one is a bad row whose message does not repeat it.
 - Touchstone owns some fields once a row exists: a seller's account status and a listing's
   status (a case closure delists; a later sync must not quietly re-list). Those are set on
   insert only.

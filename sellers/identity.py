@@ -12,8 +12,9 @@ as SHA-256 of its normalised text, the payment account only as HMAC-SHA256 under
 
 Keeping identifiers and groups current is explicit, not a ``post_save`` signal (house style: no
 signals for business flow): every path that creates or changes sellers calls
-``refresh_identifiers(seller_ids)`` — the catalog import, ``SellerAdmin.save_model`` and
-``save_seller`` below. It recomputes the identifiers of those sellers, re-links the groups they
+``refresh_identifiers(seller_ids)`` — ``SellerAdmin.save_model`` and ``save_seller`` below
+directly, the catalog import through the outbox (``enqueue_refresh``: the worker runs it after
+each committed batch). It recomputes the identifiers of those sellers, re-links the groups they
 touch (splits included) and raises repeat-offender alerts.
 """
 
