@@ -14,9 +14,10 @@ from listings import importer
 from listings.choices import ListingStatus
 from listings.importer import default_checkpoint_path, import_catalog
 from listings.models import Listing, Marketplace, Product, Sale
+from outbox.models import OutboxMessage
 from sellers.models import Seller, SellerIdentifier
 from tests.factories import ListingFactory
-from tests.helpers import run_outbox
+from tests.helpers import run_outbox, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -467,3 +468,24 @@ def test_a_sync_without_the_column_keeps_the_recorded_payment_account(tmp_path):
     after = set(payment.values_list("value", flat=True))
     assert after == before
     assert len(after) == 1
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_brings_the_rings_current_after_the_import(tmp_path, live_worker):
+    # given two sellers sharing a phone, in a file of small batches (one refresh owed per batch)
+    rows = catalog_rows(3)
+    rows[2]["phone"] = rows[0]["phone"]
+    path = write_jsonl(tmp_path / "catalog.jsonl", rows)
+
+    # when the import commits and the worker takes what the outbox owes
+    import_catalog(path, batch_size=2)
+    owed = OutboxMessage.objects.filter(done_at__isnull=True)
+    wait_for(lambda: not owed.exists(), message="the ring refresh to be done")
+
+    # then the two are one ring, the third is in none, and their identifiers are there
+    first, second, third = (Seller.objects.get(external_id=f"S{i}") for i in range(3))
+    assert first.link_group is not None
+    assert first.link_group == third.link_group
+    assert second.link_group is None
+    assert SellerIdentifier.objects.filter(seller=second, kind="email").exists()
