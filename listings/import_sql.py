@@ -27,7 +27,7 @@ the transaction's temporary tables (session-private, not WAL-logged, dropped at 
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -93,10 +93,22 @@ SQL_TYPES = {
 
 @dataclass(frozen=True)
 class SqlChunk:
-    """Lines ``first_line``… of the file, as read (newline-terminated), not yet parsed."""
+    """Lines ``first_line``… of the file, as read (newline-terminated), not yet parsed.
+
+    A CSV file's records arrive as one JSON object a line, with ``line_numbers`` (where each
+    record starts in the file) and ``bad`` (records the csv reader could not use).
+    """
 
     first_line: int
     text: str
+    line_numbers: list[int] | None = None
+    bad: list[BadRow] = field(default_factory=list)
+
+    def line(self, n: int) -> int:
+        """The file line of the chunk's ``n``-th line (1-based)."""
+        if self.line_numbers is not None:
+            return self.line_numbers[n - 1]
+        return self.first_line - 1 + n
 
 
 @cache
@@ -335,7 +347,7 @@ def _parse_json(cursor: Any) -> None:
         cursor.execute(select.replace("{cast}", "pg_temp.import_try_jsonb(line)"))
 
 
-def _recheck_in_python(cursor: Any, base: int, report: ImportReport) -> list[BadRow]:
+def _recheck_in_python(cursor: Any, chunk: SqlChunk, report: ImportReport) -> list[BadRow]:
     """Lines SQL did not accept: validate_row decides; good ones join their staging table."""
     accepted = " UNION ALL ".join(f"SELECT n FROM import_{kind}" for kind in KINDS)  # noqa: S608 - our own names
     cursor.execute(
@@ -346,7 +358,7 @@ def _recheck_in_python(cursor: Any, base: int, report: ImportReport) -> list[Bad
     rows = cursor.fetchall()
     report.checked_in_python += len(rows)
     for n, line in rows:
-        number = base + n
+        number = chunk.line(n)
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -451,7 +463,7 @@ def _write_products(cursor: Any, report: ImportReport) -> None:
     report.upserted["product"] += cursor.rowcount
 
 
-def _write_listings(cursor: Any, base: int, report: ImportReport) -> list[BadRow]:
+def _write_listings(cursor: Any, chunk: SqlChunk, report: ImportReport) -> list[BadRow]:
     _dedupe(cursor, "listing")
     markets = _quote(Marketplace._meta.db_table)
     cursor.execute(
@@ -477,7 +489,7 @@ def _write_listings(cursor: Any, base: int, report: ImportReport) -> list[BadRow
     rows = cursor.fetchall()
     bad = [
         BadRow(
-            base + n,
+            chunk.line(n),
             listing_reference_errors(
                 {"seller": seller, "product": product, "marketplace": marketplace},
                 seller=has_seller,
@@ -508,7 +520,7 @@ def _write_listings(cursor: Any, base: int, report: ImportReport) -> list[BadRow
     return bad
 
 
-def _write_sales(cursor: Any, base: int, report: ImportReport) -> list[BadRow]:
+def _write_sales(cursor: Any, chunk: SqlChunk, report: ImportReport) -> list[BadRow]:
     _dedupe(cursor, "sale")
     listings = _quote(Listing._meta.db_table)
     cursor.execute(
@@ -516,7 +528,8 @@ def _write_sales(cursor: Any, base: int, report: ImportReport) -> list[BadRow]:
         f"(SELECT 1 FROM {listings} l WHERE l.external_id = u.listing)"
     )
     bad = [
-        BadRow(base + n, sale_reference_errors({"listing": ref})) for n, ref in cursor.fetchall()
+        BadRow(chunk.line(n), sale_reference_errors({"listing": ref}))
+        for n, ref in cursor.fetchall()
     ]
     columns = {
         "external_id": "u.external_id",
@@ -549,7 +562,6 @@ def prepare_session() -> None:
 
 def write_chunk(chunk: SqlChunk, report: ImportReport) -> list[BadRow]:
     """Validate and write one chunk of lines; return its bad rows. In the caller's transaction."""
-    base = chunk.first_line - 1
     # COPY's text format: a backslash escapes, a tab separates columns; every other character
     # (newlines excepted: they end lines, as they do for the Python reader) stands for itself.
     data = chunk.text.replace("\\", "\\\\").replace("\t", "\\t")
@@ -560,17 +572,17 @@ def write_chunk(chunk: SqlChunk, report: ImportReport) -> list[BadRow]:
         )
         _parse_json(cursor)
         cursor.execute("SELECT count(*) FROM import_json")
-        report.lines_read += cursor.fetchone()[0]
+        report.lines_read += cursor.fetchone()[0] + len(chunk.bad)
         for kind in KINDS:
             cursor.execute(_select_kind_sql(kind))
-        bad = _recheck_in_python(cursor, base, report)
+        bad = chunk.bad + _recheck_in_python(cursor, chunk, report)
         if _has(cursor, "seller"):
             _write_sellers(cursor, report)
         if _has(cursor, "product"):
             _write_products(cursor, report)
         if _has(cursor, "listing"):
-            bad += _write_listings(cursor, base, report)
+            bad += _write_listings(cursor, chunk, report)
         if _has(cursor, "sale"):
-            bad += _write_sales(cursor, base, report)
+            bad += _write_sales(cursor, chunk, report)
         _drop_stage(cursor)
     return bad

@@ -795,8 +795,8 @@ def _write_batch(batch: Any, report: ImportReport, known: KnownIds) -> list[BadR
 
 
 def sql_path_available(fmt: str) -> bool:
-    """Whether this database and format take the set-based path (``listings.import_sql``)."""
-    return connection.vendor == "postgresql" and fmt == "jsonl"
+    """Whether this database takes the set-based path (``listings.import_sql``)."""
+    return connection.vendor == "postgresql" and fmt in FORMATS
 
 
 def import_catalog(
@@ -826,7 +826,7 @@ def import_catalog(
     fmt = detect_format(path, fmt)
     sql = sql_path_available(fmt) if use_sql is None else use_sql
     if sql and not sql_path_available(fmt):
-        raise ValueError("The set-based import needs PostgreSQL and a JSON Lines file.")
+        raise ValueError("The set-based import needs PostgreSQL.")
     if batch_size is None:
         batch_size = SQL_BATCH_SIZE if sql else DEFAULT_BATCH_SIZE
     if batch_size < 1:
@@ -887,7 +887,8 @@ def import_catalog(
     last_line = skip_to
     if sql:
         try:
-            last_line = _import_sql_chunks(path, skip_to, batch_size, report, commit)
+            chunks = _csv_sql_chunks if fmt == "csv" else _import_sql_chunks
+            last_line = chunks(path, skip_to, batch_size, report, commit)
             sql_done = True
         except UnicodeDecodeError:
             # Not UTF-8 somewhere: the Python reader reports it where it stops, as it always has.
@@ -933,6 +934,49 @@ def _import_sql_chunks(
                 batch = SqlChunk(first_line=first, text=text)
             commit(batch, line)
     return line
+
+
+def _csv_sql_chunks(
+    path: Path,
+    skip_to: int,
+    batch_size: int,
+    report: ImportReport,
+    commit: Callable[[Any, int], None],
+) -> int:
+    """A CSV file for ``listings.import_sql``: each record (as the Python path reads it) becomes
+    one JSON object line, so both paths see the very same values. Returns the last line read.
+    """
+    from .import_sql import SqlChunk, prepare_session
+
+    prepare_session()
+    last_line = skip_to
+    lines: list[str] = []
+    numbers: list[int] = []
+    bad: list[BadRow] = []
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def send() -> None:
+        nonlocal lines, numbers, bad
+        text = "\n".join(lines) + "\n" if lines else ""
+        commit(SqlChunk(first_line=0, text=text, line_numbers=numbers, bad=bad), last_line)
+        lines, numbers, bad = [], [], []
+
+    # newline="" lets the csv module see line ends inside quoted fields.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for line, raw, unreadable in read_csv(handle):
+            if line <= skip_to:
+                continue
+            last_line = line
+            if unreadable is not None:
+                bad.append(BadRow(line, {"row": unreadable}))
+            else:
+                lines.append(dumps(raw))
+                numbers.append(line)
+            if len(lines) + len(bad) >= batch_size:
+                send()
+        if lines or bad:
+            send()
+    return last_line
 
 
 def _validate_rows(rows: Iterable[Row]) -> PythonBatch:
