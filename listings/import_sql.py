@@ -3,7 +3,8 @@
 Per chunk of lines (one transaction, see ``listings.importer.import_catalog``):
 
 1. The lines go into a temporary table by ``COPY`` as they are (text format, backslashes and tabs
-   escaped), numbered in file order; nothing is parsed in Python.
+   escaped), numbered in file order; nothing is parsed in Python. (A CSV file's records arrive
+   already read by the csv module, one JSON object a line, with their line numbers.)
 2. PostgreSQL casts the whole chunk to ``jsonb`` (a chunk with a line that is not JSON is cast
    again row by row, that line becoming NULL) and sorts the rows by kind.
 3. For each kind one ``INSERT … SELECT`` keeps the rows whose every value the SQL form of its
@@ -242,15 +243,25 @@ def _select_kind_sql(kind: str) -> str:
     inner, checks, outputs = [], [], []
     for i, (name, column) in enumerate(fields.items()):
         sources = keys[name]
-        if len(sources) > 1:
-            # Two names for one column: validate_row takes the first non-blank in the line's
-            # order, which jsonb does not keep. Python decides.
-            checks.append(f"({' + '.join(f'(j ? {_lit(k)})::int' for k in sources)}) <= 1")
-        value = " ".join(f"j -> {_lit(k)}" for k in sources[:1])
+        value = f"j -> {_lit(sources[0])}"
         text = f"j ->> {_lit(sources[0])}"
         if len(sources) > 1:
-            value = "coalesce(" + ", ".join(f"j -> {_lit(k)}" for k in sources) + ")"
-            text = "coalesce(" + ", ".join(f"j ->> {_lit(k)}" for k in sources) + ")"
+            # Several names for one column: validate_row takes the first non-blank one in the
+            # line's order, which jsonb does not keep. So SQL takes the column only when at most
+            # one name has a value that is not '' (a CSV row has every column); else Python.
+            filled = [f"(j ->> {_lit(k)}) <> ''" for k in sources]
+            checks.append(f"({' + '.join(f'coalesce({f}, false)::int' for f in filled)}) <= 1")
+            value = (
+                "coalesce("
+                + ", ".join(
+                    f"CASE WHEN {f} THEN j -> {_lit(k)} END"
+                    for f, k in zip(filled, sources, strict=True)
+                )
+                + ", "
+                + ", ".join(f"j -> {_lit(k)}" for k in sources)
+                + ")"
+            )
+            text = f"({value} #>> '{{}}')"
         s, t = f"s{i}", f"t{i}"
         if column.shape in _PATTERN_SHAPES:
             inner.append(f"{text} AS {s}")

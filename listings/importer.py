@@ -11,13 +11,14 @@ How it works, and why:
   row means and on every message.
 - Rows are written in batches (``batch_size`` lines, one transaction each): one
   ``INSERT … ON CONFLICT (external_id) DO UPDATE`` per kind and batch.
-- On PostgreSQL a JSON Lines file takes the set-based path (``listings.import_sql``, batches of
-  ``SQL_BATCH_SIZE`` lines): the lines go in by ``COPY`` unparsed, PostgreSQL parses them as
+- On PostgreSQL the import takes the set-based path (``listings.import_sql``, batches of
+  ``SQL_BATCH_SIZE`` lines): JSON Lines go in by ``COPY`` unparsed (a CSV file's records are
+  read by the csv module and handed over as one JSON object a line), PostgreSQL parses them as
   ``jsonb`` and accepts the rows whose values have the usual shapes by SQL forms of the same
-  rules; every other line (odd shapes, bad rows) goes through ``validate_row``. Elsewhere (SQLite
-  for ``make run``, and CSV files) each row is read and validated in Python and written with
-  ``bulk_create(update_conflicts=True)`` (PostgreSQL: COPY into a temporary table first). Same
-  rows and same bad-row messages either way (``tests/listings/test_import_paths.py``).
+  rules; every other line (odd shapes, bad rows) goes through ``validate_row``. Elsewhere
+  (SQLite, for ``make run``) each row is read and validated in Python and written with
+  ``bulk_create(update_conflicts=True)``. Same rows and same bad-row messages either way
+  (``tests/listings/test_import_paths.py``).
 - Inside a batch sellers and products are written before the listings that name them, and
   listings before their sales, so a file in that order (or with a row and its references in the
   same batch) resolves. A reference to something neither in Touchstone nor earlier in the file

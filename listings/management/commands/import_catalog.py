@@ -27,8 +27,8 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help=(
-                f"Lines per transaction (default {SQL_BATCH_SIZE:,} for JSON Lines on "
-                f"PostgreSQL, {DEFAULT_BATCH_SIZE:,} otherwise); a crash resumes after the last "
+                f"Lines per transaction (default {SQL_BATCH_SIZE:,} on PostgreSQL, "
+                f"{DEFAULT_BATCH_SIZE:,} otherwise); a crash resumes after the last "
                 "committed batch."
             ),
         )
