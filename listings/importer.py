@@ -688,15 +688,8 @@ def _upsert_batch(
     products = pending["product"]
     if products:
         names = {row["brand"] for _, row in products.values()}
+        ensure_brands(names)
         brands = dict(Brand.objects.filter(name__in=names).values_list("name", "id"))
-        missing = names - brands.keys()
-        if missing:
-            # A brand a marketplace names that Touchstone does not know yet: unverified until an
-            # analyst verifies its owner.
-            Brand.objects.bulk_create(
-                [Brand(name=n) for n in sorted(missing)], ignore_conflicts=True
-            )
-            brands.update(Brand.objects.filter(name__in=missing).values_list("name", "id"))
         objects = []
         for _, row in products.values():
             values = dict(row)
@@ -717,13 +710,7 @@ def _upsert_batch(
             if r["marketplace"] not in markets and r["marketplace_country"]:
                 new_markets.setdefault(r["marketplace"], r["marketplace_country"])
         if new_markets:
-            Marketplace.objects.bulk_create(
-                [
-                    Marketplace(code=code, name=code, country=country)
-                    for code, country in sorted(new_markets.items())
-                ],
-                ignore_conflicts=True,
-            )
+            ensure_marketplaces(new_markets)
             markets.update(
                 Marketplace.objects.filter(code__in=new_markets).values_list("code", "id")
             )
@@ -980,19 +967,23 @@ def _csv_sql_chunks(
     return last_line
 
 
+def _add_row(batch: PythonBatch, line: int, raw: dict[str, Any] | None, why: str | None) -> None:
+    if why is not None:
+        batch.bad.append(BadRow(line, {"row": why}))
+        return
+    kind, clean, errors = validate_row(raw)
+    if errors:
+        batch.bad.append(BadRow(line, errors))
+    else:
+        # The same external id twice in one batch: the later line wins, as it would if the rows
+        # were written one by one.
+        batch.pending[kind][clean["external_id"]] = (line, clean)
+
+
 def _validate_rows(rows: Iterable[Row]) -> PythonBatch:
     batch = PythonBatch()
     for line, raw, unreadable in rows:
-        if unreadable is not None:
-            batch.bad.append(BadRow(line, {"row": unreadable}))
-            continue
-        kind, clean, errors = validate_row(raw)
-        if errors:
-            batch.bad.append(BadRow(line, errors))
-        else:
-            # The same external id twice in one batch: the later line wins, as it would if the
-            # rows were written one by one.
-            batch.pending[kind][clean["external_id"]] = (line, clean)
+        _add_row(batch, line, raw, unreadable)
     return batch
 
 
@@ -1017,16 +1008,7 @@ def _import_python_rows(
                     continue
                 last_line = line
                 report.lines_read += 1
-                if unreadable is not None:
-                    batch.bad.append(BadRow(line, {"row": unreadable}))
-                else:
-                    kind, clean, errors = validate_row(raw)
-                    if errors:
-                        batch.bad.append(BadRow(line, errors))
-                    else:
-                        # The same external id twice in one batch: the later line wins, as it
-                        # would if the rows were written one by one.
-                        batch.pending[kind][clean["external_id"]] = (line, clean)
+                _add_row(batch, line, raw, unreadable)
                 in_batch += 1
                 if in_batch >= batch_size:
                     commit(batch, line)

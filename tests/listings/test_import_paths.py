@@ -286,3 +286,25 @@ def test_the_sql_strip_is_pythons():
     whitespace = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
     assert PY_WHITESPACE == whitespace
     assert all(not ch.strip() for ch in PY_WHITESPACE)
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [b"\xff\xfe not UTF-8\n", b'{"type": "seller", "external_id": "S9", "name": "N\\u0000"}\n'],
+    ids=["not-utf8", "nul-escape"],
+)
+def test_both_paths_agree_on_text_postgresql_cannot_take(tmp_path, poison):
+    # given a file with good rows around a line PostgreSQL's COPY or jsonb refuses
+    good = [json.dumps(row).encode() + b"\n" for row in (seller(1), product(1), listing(1))]
+    path = tmp_path / "catalog.jsonl"
+    path.write_bytes(good[0] + good[1] + poison + good[2] + b"\x00\n")
+
+    # when / then both paths do the same with it (the SQL path hands such text to Python)
+    outcomes = []
+    for use_sql in (True, False):
+        try:
+            state, bad, upserted, report = run(path, use_sql=use_sql, batch_size=2)
+            outcomes.append((state, bad, upserted, {**report, "checked_in_python": 0}))
+        except Exception as exc:  # noqa: BLE001 - the same failure is the same outcome
+            outcomes.append(type(exc).__name__)
+    assert outcomes[0] == outcomes[1]
