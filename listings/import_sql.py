@@ -34,6 +34,7 @@ from typing import Any
 
 from django.db import DatabaseError, DataError, connection, transaction
 from django.utils import timezone
+from psycopg2.extras import execute_values
 
 from counterfeits.models import Brand
 from sellers.identity import JUNK, REFRESH_TASK, set_payment_accounts
@@ -386,10 +387,13 @@ def _recheck_in_python(cursor: Any, chunk: SqlChunk, report: ImportReport) -> li
     for kind, entries in good.items():
         if entries:
             names = list(SCHEMAS[kind])
-            cursor.executemany(
+            # One statement a thousand rows (many lines may have an unusual shape).
+            execute_values(
+                cursor.cursor,
                 f"INSERT INTO import_{kind} (n, {', '.join(_quote(c) for c in names)}) "  # noqa: S608
-                f"VALUES (%s{', %s' * len(names)})",
+                "VALUES %s",
                 [[n, *(clean[c] for c in names)] for n, clean in entries],
+                page_size=1000,
             )
     return bad
 
