@@ -6,12 +6,19 @@ The file is JSON Lines or CSV; each row names its kind in a ``type`` (or ``kind`
 
 How it works, and why:
 
-- Every row is validated field by field before anything is written; a bad row is reported with
-  its line number and skipped, and the import goes on.
+- Every row is validated before anything is written; a bad row is reported with its line
+  number and skipped, and the import goes on. ``validate_row`` is the one authority on what a
+  row means and on every message.
 - Rows are written in batches (``batch_size`` lines, one transaction each): one
-  ``INSERT … ON CONFLICT (external_id) DO UPDATE`` per kind and batch. On PostgreSQL the batch is
-  first COPY'd into a temporary table (``INSERT … SELECT``); elsewhere (SQLite) it goes through
-  ``bulk_create(update_conflicts=True)``. Same rows either way; see docs/performance.md.
+  ``INSERT … ON CONFLICT (external_id) DO UPDATE`` per kind and batch.
+- On PostgreSQL the import takes the set-based path (``listings.import_sql``, batches of
+  ``SQL_BATCH_SIZE`` lines): JSON Lines go in by ``COPY`` unparsed (a CSV file's records are
+  read by the csv module and handed over as one JSON object a line), PostgreSQL parses them as
+  ``jsonb`` and accepts the rows whose values have the usual shapes by SQL forms of the same
+  rules; every other line (odd shapes, bad rows) goes through ``validate_row``. Elsewhere
+  (SQLite, for ``make run``) each row is read and validated in Python and written with
+  ``bulk_create(update_conflicts=True)``. Same rows and same bad-row messages either way
+  (``tests/listings/test_import_paths.py``).
 - Inside a batch sellers and products are written before the listings that name them, and
   listings before their sales, so a file in that order (or with a row and its references in the
   same batch) resolves. A reference to something neither in Touchstone nor earlier in the file
@@ -19,10 +26,16 @@ How it works, and why:
 - After each committed batch a checkpoint (the file's SHA-256 and the last committed line) is
   written next to the input; a crashed import run again resumes after that line. A finished
   import removes its checkpoint, so the next run of the same file starts from the top.
+- Sellers' identifiers and ring groups (``sellers.identity.refresh_identifiers``: phone
+  normalisation, ring walk) are not recomputed inside the import: each batch owes them through
+  the outbox (``sellers.identity.enqueue_refresh``, in the batch's transaction), and the Celery
+  worker recomputes them after the commit. Never lost (the outbox relays what is owed); rings
+  and repeat-offender alerts are current once the worker has drained those messages, seconds
+  to minutes after the import, not when the command returns.
 - A seller row may carry a ``payment_account`` (IBAN or account number). It is never stored:
   it goes only through ``sellers.identity.set_payment_accounts`` (a keyed hash, for linking
-  ring accounts) before the batch's ``refresh_identifiers``. A blank one leaves the seller's
-  recorded account as it is; a bad one is a bad row whose message does not repeat it.
+  ring accounts), in the import. A blank one leaves the seller's recorded account as it is; a
+  bad one is a bad row whose message does not repeat it.
 - Touchstone owns some fields once a row exists: a seller's account status and a listing's
   status (a case closure delists; a later sync must not quietly re-list). Those are set on
   insert only.
@@ -35,10 +48,12 @@ import json
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -50,7 +65,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from counterfeits.models import Brand
-from sellers.identity import normalize_payment_account, refresh_identifiers, set_payment_accounts
+from sellers.identity import enqueue_refresh, normalize_payment_account, set_payment_accounts
 from sellers.models import Seller, SellerIdentifier
 
 from .choices import ListingStatus
@@ -59,6 +74,8 @@ from .models import Listing, Marketplace, Product, Sale
 KINDS = ("seller", "product", "listing", "sale")
 FORMATS = ("jsonl", "csv")
 DEFAULT_BATCH_SIZE = 2000
+# Lines per transaction on the set-based PostgreSQL path (listings.import_sql).
+SQL_BATCH_SIZE = 100_000
 MAX_KEPT_ERRORS = 10_000
 
 
@@ -206,23 +223,32 @@ def _payment_account(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a row: its parser, and the same rule's name for the SQL path.
+
+    ``shape`` names the parser for ``listings.import_sql``, which accepts in SQL only values
+    this parser accepts, and leaves every other value to the parser itself (one set of rules).
+    """
+
     parse: Callable[[Any], Any]
     required: bool = False
     default: Any = ""
+    shape: str = "text"
+    max_length: int | None = None
 
 
-def _model_text(model: type, name: str) -> Callable[[Any], str]:
-    return _text(model._meta.get_field(name).max_length)
+def _text_column(model: type, name: str, *, required: bool = False) -> Column:
+    max_length = model._meta.get_field(name).max_length
+    return Column(_text(max_length), required=required, max_length=max_length)
 
 
 SCHEMAS: dict[str, dict[str, Column]] = {
     "seller": {
-        "external_id": Column(_model_text(Seller, "external_id"), required=True),
-        "name": Column(_model_text(Seller, "name"), required=True),
-        "email": Column(_email, required=True),
-        "country": Column(_country, required=True),
+        "external_id": _text_column(Seller, "external_id", required=True),
+        "name": _text_column(Seller, "name", required=True),
+        "email": Column(_email, required=True, shape="email", max_length=254),
+        "country": Column(_country, required=True, shape="country"),
         **{
-            name: Column(_model_text(Seller, name))
+            name: _text_column(Seller, name)
             for name in (
                 "company_name",
                 "company_registration",
@@ -236,33 +262,35 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             )
         },
         # Never stored: only its keyed hash, through sellers.identity.set_payment_accounts.
-        "payment_account": Column(_payment_account, default=None),
+        "payment_account": Column(
+            _payment_account, default=None, shape="payment_account", max_length=100
+        ),
     },
     "product": {
-        "external_id": Column(_model_text(Product, "external_id"), required=True),
-        "brand": Column(_model_text(Brand, "name"), required=True),
-        "title": Column(_model_text(Product, "title"), required=True),
-        "gtin": Column(_gtin),
-        "safety_risk": Column(_bool, default=False),
+        "external_id": _text_column(Product, "external_id", required=True),
+        "brand": _text_column(Brand, "name", required=True),
+        "title": _text_column(Product, "title", required=True),
+        "gtin": Column(_gtin, shape="gtin"),
+        "safety_risk": Column(_bool, default=False, shape="bool"),
     },
     "listing": {
-        "external_id": Column(_model_text(Listing, "external_id"), required=True),
-        "seller": Column(_model_text(Seller, "external_id"), required=True),
-        "product": Column(_model_text(Product, "external_id"), required=True),
-        "marketplace": Column(_model_text(Marketplace, "code"), required=True),
-        "marketplace_country": Column(_country, default=None),
-        "title": Column(_model_text(Listing, "title"), required=True),
-        "url": Column(_url),
-        "price": Column(_price, required=True),
-        "currency": Column(_currency, default="USD"),
-        "status": Column(_status, default=ListingStatus.ACTIVE),
+        "external_id": _text_column(Listing, "external_id", required=True),
+        "seller": _text_column(Seller, "external_id", required=True),
+        "product": _text_column(Product, "external_id", required=True),
+        "marketplace": _text_column(Marketplace, "code", required=True),
+        "marketplace_country": Column(_country, default=None, shape="country"),
+        "title": _text_column(Listing, "title", required=True),
+        "url": Column(_url, shape="url", max_length=500),
+        "price": Column(_price, required=True, shape="price"),
+        "currency": Column(_currency, default="USD", shape="currency"),
+        "status": Column(_status, default=ListingStatus.ACTIVE, shape="status"),
     },
     "sale": {
-        "external_id": Column(_model_text(Sale, "external_id"), required=True),
-        "listing": Column(_model_text(Listing, "external_id"), required=True),
-        "units": Column(_positive_int, required=True),
-        "customer_country": Column(_country, required=True),
-        "sold_at": Column(_datetime, required=True),
+        "external_id": _text_column(Sale, "external_id", required=True),
+        "listing": _text_column(Listing, "external_id", required=True),
+        "units": Column(_positive_int, required=True, shape="positive_int"),
+        "customer_country": Column(_country, required=True, shape="country"),
+        "sold_at": Column(_datetime, required=True, shape="datetime"),
     },
 }
 
@@ -358,8 +386,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
 Row = tuple[int, dict[str, Any] | None, str | None]  # line, values, or why it is unreadable
 
 
-def read_jsonl(handle: TextIO) -> Iterator[Row]:
-    for line_no, line in enumerate(handle, start=1):
+def read_jsonl(handle: TextIO, first_line: int = 1) -> Iterator[Row]:
+    for line_no, line in enumerate(handle, start=first_line):
         if not line.strip():
             continue
         try:
@@ -451,6 +479,8 @@ class ImportReport:
     bad_rows: list[BadRow] = field(default_factory=list)
     bad_count: int = 0
     lines_read: int = 0
+    # Lines the SQL path left to validate_row (unusual shapes and bad rows); 0 elsewhere.
+    checked_in_python: int = 0
     resumed_after_line: int = 0
     last_line: int = 0
     seconds: float = 0.0
@@ -585,6 +615,47 @@ def _resolve(model: type, kind: str, refs: Iterable[str], known: KnownIds) -> di
     return found
 
 
+def listing_reference_errors(
+    row: dict[str, Any], *, seller: bool, product: bool, marketplace: bool
+) -> dict[str, str]:
+    """Why a listing's references do not resolve (empty if they do); both paths word it so."""
+    errors = {}
+    if not seller:
+        errors["seller"] = f"no seller {row['seller']!r} in Touchstone or earlier in the file"
+    if not product:
+        errors["product"] = f"no product {row['product']!r} in Touchstone or earlier in the file"
+    if not marketplace:
+        errors["marketplace_country"] = (
+            f"required to create marketplace {row['marketplace']!r}, which is new"
+        )
+    return errors
+
+
+def sale_reference_errors(row: dict[str, Any]) -> dict[str, str]:
+    return {"listing": f"no listing {row['listing']!r} in Touchstone or earlier in the file"}
+
+
+def ensure_brands(names: set[str]) -> None:
+    """Create the brands a catalog names that Touchstone does not know yet (unverified)."""
+    known = set(Brand.objects.filter(name__in=names).values_list("name", flat=True))
+    missing = names - known
+    if missing:
+        # Unverified until an analyst verifies its owner.
+        Brand.objects.bulk_create([Brand(name=n) for n in sorted(missing)], ignore_conflicts=True)
+
+
+def ensure_marketplaces(new: dict[str, str]) -> None:
+    """Create marketplaces (code -> country) a listing names for the first time."""
+    if new:
+        Marketplace.objects.bulk_create(
+            [
+                Marketplace(code=code, name=code, country=country)
+                for code, country in sorted(new.items())
+            ],
+            ignore_conflicts=True,
+        )
+
+
 def _upsert_batch(
     pending: Pending, report: ImportReport, known: KnownIds | None = None
 ) -> list[BadRow]:
@@ -609,22 +680,16 @@ def _upsert_batch(
             set_payment_accounts(
                 {seller_ids[ext]: raw for ext, raw in accounts.items()}, refresh=False
             )
-        # Normalised identifiers and ring groups of the whole batch, in its transaction.
-        refresh_identifiers(seller_ids.values())
+        # Normalised identifiers and ring groups: owed through the outbox in this transaction,
+        # recomputed by the worker after the commit (see the module docstring).
+        enqueue_refresh(seller_ids.values())
         report.upserted["seller"] += len(sellers)
 
     products = pending["product"]
     if products:
         names = {row["brand"] for _, row in products.values()}
+        ensure_brands(names)
         brands = dict(Brand.objects.filter(name__in=names).values_list("name", "id"))
-        missing = names - brands.keys()
-        if missing:
-            # A brand a marketplace names that Touchstone does not know yet: unverified until an
-            # analyst verifies its owner.
-            Brand.objects.bulk_create(
-                [Brand(name=n) for n in sorted(missing)], ignore_conflicts=True
-            )
-            brands.update(Brand.objects.filter(name__in=missing).values_list("name", "id"))
         objects = []
         for _, row in products.values():
             values = dict(row)
@@ -645,29 +710,18 @@ def _upsert_batch(
             if r["marketplace"] not in markets and r["marketplace_country"]:
                 new_markets.setdefault(r["marketplace"], r["marketplace_country"])
         if new_markets:
-            Marketplace.objects.bulk_create(
-                [
-                    Marketplace(code=code, name=code, country=country)
-                    for code, country in sorted(new_markets.items())
-                ],
-                ignore_conflicts=True,
-            )
+            ensure_marketplaces(new_markets)
             markets.update(
                 Marketplace.objects.filter(code__in=new_markets).values_list("code", "id")
             )
         objects = []
         for line, r in rows:
-            errors = {}
-            if r["seller"] not in seller_map:
-                errors["seller"] = f"no seller {r['seller']!r} in Touchstone or earlier in the file"
-            if r["product"] not in product_map:
-                errors["product"] = (
-                    f"no product {r['product']!r} in Touchstone or earlier in the file"
-                )
-            if r["marketplace"] not in markets:
-                errors["marketplace_country"] = (
-                    f"required to create marketplace {r['marketplace']!r}, which is new"
-                )
+            errors = listing_reference_errors(
+                r,
+                seller=r["seller"] in seller_map,
+                product=r["product"] in product_map,
+                marketplace=r["marketplace"] in markets,
+            )
             if errors:
                 bad.append(BadRow(line, errors))
                 continue
@@ -694,8 +748,7 @@ def _upsert_batch(
         objects = []
         for line, r in rows:
             if r["listing"] not in listing_map:
-                message = f"no listing {r['listing']!r} in Touchstone or earlier in the file"
-                bad.append(BadRow(line, {"listing": message}))
+                bad.append(BadRow(line, sale_reference_errors(r)))
                 continue
             values = dict(r)
             values["listing_id"] = listing_map[values.pop("listing")]
@@ -708,25 +761,62 @@ def _upsert_batch(
 # --- the import --------------------------------------------------------------------------------
 
 
+@dataclass
+class PythonBatch:
+    """Rows validated in Python (kind -> external id -> (line, clean row)), and the bad ones."""
+
+    pending: Pending = field(default_factory=lambda: {kind: {} for kind in KINDS})
+    bad: list[BadRow] = field(default_factory=list)
+
+
+def _write_batch(batch: Any, report: ImportReport, known: KnownIds) -> list[BadRow]:
+    """Validate what is left to validate and write one batch, in the caller's transaction.
+
+    Returns every bad row of the batch that ``report`` has not seen (unreadable, invalid,
+    unresolved), in any order.
+    """
+    if isinstance(batch, PythonBatch):
+        return batch.bad + _upsert_batch(batch.pending, report, known)
+    from .import_sql import write_chunk
+
+    return write_chunk(batch, report)
+
+
+def sql_path_available(fmt: str) -> bool:
+    """Whether this database takes the set-based path (``listings.import_sql``)."""
+    return connection.vendor == "postgresql" and fmt in FORMATS
+
+
 def import_catalog(
     path: Path | str,
     *,
     fmt: str | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     restart: bool = False,
     checkpoint_path: Path | None = None,
     progress_every: int = 10_000,
     on_progress: Callable[[str], None] | None = None,
     on_bad_row: Callable[[BadRow], None] | None = None,
+    use_sql: bool | None = None,
 ) -> ImportReport:
     """Import a catalog file; return what was written and which lines were bad.
 
     Resumes after the checkpoint's line when one exists for this very file (same SHA-256),
     unless ``restart``. Raises ``ValueError`` for a file it cannot read at all (unknown format);
     a database error aborts the batch in hand, leaving the checkpoint at the last good batch.
+
+    ``batch_size`` is lines per transaction (default ``SQL_BATCH_SIZE`` on the set-based path,
+    ``DEFAULT_BATCH_SIZE`` otherwise). ``use_sql`` forces the set-based path on or off
+    (default: on where ``sql_path_available``); both write the same rows and report the same
+    bad rows with the same messages.
     """
     path = Path(path)
     fmt = detect_format(path, fmt)
+    sql = sql_path_available(fmt) if use_sql is None else use_sql
+    if sql and not sql_path_available(fmt):
+        raise ValueError("The set-based import needs PostgreSQL.")
+    if batch_size is None:
+        batch_size = SQL_BATCH_SIZE if sql else DEFAULT_BATCH_SIZE
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1.")
     checkpoint = checkpoint_path or default_checkpoint_path(path)
@@ -735,27 +825,25 @@ def import_catalog(
     skip_to = 0 if restart else read_checkpoint(checkpoint, sha256)
     report.resumed_after_line = skip_to
     started = time.monotonic()
-
-    batch_bad: list[BadRow] = []
-
-    def bad(line: int, errors: dict[str, str]) -> None:
-        batch_bad.append(BadRow(line, errors))
+    known: KnownIds = {}
+    analyzed: dict[str, int] = {}  # kind -> rows written when its tables were last analyzed
+    next_progress = progress_every
 
     def progress(final: bool = False) -> None:
+        nonlocal next_progress
         if on_progress is None:
             return
+        if not final:
+            if report.lines_read < next_progress:
+                return
+            while next_progress <= report.lines_read:
+                next_progress += progress_every
         elapsed = max(time.monotonic() - started, 1e-9)
         on_progress(
             f"{'done' if final else 'progress'}: line {report.last_line}, "
             f"{report.rows_written} rows written, {report.bad_count} bad, "
             f"{report.rows_written / elapsed:,.0f} rows/s"
         )
-
-    pending: Pending = {kind: {} for kind in KINDS}
-    in_batch = 0
-    next_progress = progress_every
-    known: KnownIds = {}
-    analyzed: dict[str, int] = {}  # kind -> rows written when its tables were last analyzed
 
     def keep_statistics() -> None:
         # Tables that start empty and grow by a million rows keep their "empty" statistics
@@ -770,23 +858,146 @@ def import_catalog(
                     for model in ANALYZED_WITH[kind]:
                         cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
-    def flush(last_line: int) -> None:
-        nonlocal pending, in_batch, batch_bad
+    def commit(batch: Any, last_line: int) -> None:
         with transaction.atomic():
-            unresolved = _upsert_batch(pending, report, known)
+            bad_rows = _write_batch(batch, report, known)
         keep_statistics()
         # A batch's bad rows, found on reading or on writing, are reported in line order once it
         # is committed: after a crash they are reported again by the run that resumes.
-        for entry in sorted(batch_bad + unresolved, key=lambda b: b.line):
+        for entry in sorted(bad_rows, key=lambda b: b.line):
             report.add_bad(entry)
             if on_bad_row is not None:
                 on_bad_row(entry)
-        batch_bad = []
         write_checkpoint(checkpoint, sha256=sha256, line=last_line, source=path)
         report.last_line = last_line
-        pending = {kind: {} for kind in KINDS}
-        in_batch = 0
+        progress()
 
+    last_line = skip_to
+    if sql:
+        try:
+            chunks = _csv_sql_chunks if fmt == "csv" else _import_sql_chunks
+            last_line = chunks(path, skip_to, batch_size, report, commit)
+            sql_done = True
+        except UnicodeDecodeError:
+            # Not UTF-8 somewhere: the Python reader reports it where it stops, as it always has.
+            sql_done = False
+            last_line = report.last_line or skip_to
+    if not sql or not sql_done:
+        last_line = _import_python_rows(path, fmt, last_line, batch_size, report, commit)
+    report.last_line = max(report.last_line, last_line)
+    report.seconds = time.monotonic() - started
+    # Finished: the next run of this file is a fresh sync, not a resume.
+    checkpoint.unlink(missing_ok=True)
+    progress(final=True)
+    return report
+
+
+def _import_sql_chunks(
+    path: Path,
+    skip_to: int,
+    batch_size: int,
+    report: ImportReport,
+    commit: Callable[[Any, int], None],
+) -> int:
+    """Hand the file to ``listings.import_sql`` in chunks of ``batch_size`` lines, untouched.
+
+    Lines are split exactly as the Python reader splits them (universal newlines, BOM dropped);
+    a chunk with a NUL character (which PostgreSQL text cannot hold) goes through Python.
+    Returns the last line read.
+    """
+    from .import_sql import SqlChunk, prepare_session
+
+    prepare_session()
+    line = skip_to
+    with path.open(encoding="utf-8-sig") as handle:
+        deque(islice(handle, skip_to), maxlen=0)
+        while lines := list(islice(handle, batch_size)):
+            first = line + 1
+            line += len(lines)
+            text = "".join(lines)
+            if "\x00" in text:
+                batch = _validate_rows(read_jsonl(io.StringIO(text), first_line=first))
+                report.lines_read += sum(1 for entry in lines if entry.strip())
+            else:
+                batch = SqlChunk(first_line=first, text=text)
+            commit(batch, line)
+    return line
+
+
+def _csv_sql_chunks(
+    path: Path,
+    skip_to: int,
+    batch_size: int,
+    report: ImportReport,
+    commit: Callable[[Any, int], None],
+) -> int:
+    """A CSV file for ``listings.import_sql``: each record (as the Python path reads it) becomes
+    one JSON object line, so both paths see the very same values. Returns the last line read.
+    """
+    from .import_sql import SqlChunk, prepare_session
+
+    prepare_session()
+    last_line = skip_to
+    lines: list[str] = []
+    numbers: list[int] = []
+    bad: list[BadRow] = []
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def send() -> None:
+        nonlocal lines, numbers, bad
+        text = "\n".join(lines) + "\n" if lines else ""
+        commit(SqlChunk(first_line=0, text=text, line_numbers=numbers, bad=bad), last_line)
+        lines, numbers, bad = [], [], []
+
+    # newline="" lets the csv module see line ends inside quoted fields.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for line, raw, unreadable in read_csv(handle):
+            if line <= skip_to:
+                continue
+            last_line = line
+            if unreadable is not None:
+                bad.append(BadRow(line, {"row": unreadable}))
+            else:
+                lines.append(dumps(raw))
+                numbers.append(line)
+            if len(lines) + len(bad) >= batch_size:
+                send()
+        if lines or bad:
+            send()
+    return last_line
+
+
+def _add_row(batch: PythonBatch, line: int, raw: dict[str, Any] | None, why: str | None) -> None:
+    if why is not None:
+        batch.bad.append(BadRow(line, {"row": why}))
+        return
+    kind, clean, errors = validate_row(raw)
+    if errors:
+        batch.bad.append(BadRow(line, errors))
+    else:
+        # The same external id twice in one batch: the later line wins, as it would if the rows
+        # were written one by one.
+        batch.pending[kind][clean["external_id"]] = (line, clean)
+
+
+def _validate_rows(rows: Iterable[Row]) -> PythonBatch:
+    batch = PythonBatch()
+    for line, raw, unreadable in rows:
+        _add_row(batch, line, raw, unreadable)
+    return batch
+
+
+def _import_python_rows(
+    path: Path,
+    fmt: str,
+    skip_to: int,
+    batch_size: int,
+    report: ImportReport,
+    commit: Callable[[Any, int], None],
+) -> int:
+    """Read, validate and write row by row in Python (SQLite, CSV); returns the last line."""
+    batch = PythonBatch()
+    in_batch = 0
     # newline="" lets the csv module see line ends inside quoted fields.
     with path.open(encoding="utf-8-sig", newline="" if fmt == "csv" else None) as handle:
         rows = read_csv(handle) if fmt == "csv" else read_jsonl(handle)
@@ -797,29 +1008,18 @@ def import_catalog(
                     continue
                 last_line = line
                 report.lines_read += 1
-                if unreadable is not None:
-                    bad(line, {"row": unreadable})
-                else:
-                    kind, clean, errors = validate_row(raw)
-                    if errors:
-                        bad(line, errors)
-                    else:
-                        # The same external id twice in one batch: the later line wins, as it
-                        # would if the rows were written one by one.
-                        pending[kind][clean["external_id"]] = (line, clean)
+                _add_row(batch, line, raw, unreadable)
                 in_batch += 1
                 if in_batch >= batch_size:
-                    flush(line)
-                    if report.lines_read >= next_progress:
-                        next_progress += progress_every
-                        progress()
+                    commit(batch, line)
+                    batch, in_batch = PythonBatch(), 0
         except UnicodeDecodeError as exc:
-            bad(last_line + 1, {"row": f"not UTF-8 text ({exc.reason}); the rest is skipped"})
-        if in_batch or batch_bad:
-            flush(last_line)
-    report.last_line = max(report.last_line, last_line)
-    report.seconds = time.monotonic() - started
-    # Finished: the next run of this file is a fresh sync, not a resume.
-    checkpoint.unlink(missing_ok=True)
-    progress(final=True)
-    return report
+            batch.bad.append(
+                BadRow(
+                    last_line + 1,
+                    {"row": f"not UTF-8 text ({exc.reason}); the rest is skipped"},
+                )
+            )
+        if in_batch or batch.bad:
+            commit(batch, last_line)
+    return last_line

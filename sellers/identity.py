@@ -12,8 +12,9 @@ as SHA-256 of its normalised text, the payment account only as HMAC-SHA256 under
 
 Keeping identifiers and groups current is explicit, not a ``post_save`` signal (house style: no
 signals for business flow): every path that creates or changes sellers calls
-``refresh_identifiers(seller_ids)`` — the catalog import, ``SellerAdmin.save_model`` and
-``save_seller`` below. It recomputes the identifiers of those sellers, re-links the groups they
+``refresh_identifiers(seller_ids)`` — ``SellerAdmin.save_model`` and ``save_seller`` below
+directly, the catalog import through the outbox (``enqueue_refresh``: the worker runs it after
+each committed batch). It recomputes the identifiers of those sellers, re-links the groups they
 touch (splits included) and raises repeat-offender alerts.
 """
 
@@ -378,6 +379,21 @@ def refresh_identifiers(seller_ids: Iterable[int], *, alert: bool = True) -> Non
     regroup(ids)
     if alert:
         flag_repeat_offenders(ids)
+
+
+REFRESH_TASK = "sellers.tasks.refresh_identifiers_task"
+
+
+def enqueue_refresh(seller_ids: Iterable[int]) -> int:
+    """Owe ``refresh_identifiers`` for these sellers through the outbox, in the caller's
+    transaction: the Celery worker recomputes their identifiers and rings after the commit, in
+    messages of ``BATCH`` sellers. Never lost (the outbox relays what is owed); rings are current
+    once the worker has drained the messages. Returns the number of messages.
+    """
+    from outbox.services import enqueue_many
+
+    ids = sorted({int(pk) for pk in seller_ids})
+    return len(enqueue_many(REFRESH_TASK, ([chunk] for chunk in _chunks(ids))))
 
 
 @transaction.atomic

@@ -14,8 +14,10 @@ from listings import importer
 from listings.choices import ListingStatus
 from listings.importer import default_checkpoint_path, import_catalog
 from listings.models import Listing, Marketplace, Product, Sale
+from outbox.models import OutboxMessage
 from sellers.models import Seller, SellerIdentifier
 from tests.factories import ListingFactory
+from tests.helpers import run_outbox, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -258,16 +260,16 @@ def test_bad_rows_are_reported_by_line_while_good_rows_land(tmp_path, fmt):
 def test_a_crashed_import_resumes_after_its_last_committed_batch(tmp_path, monkeypatch):
     # given a catalog of 40 lines imported in batches of 10, and a crash in the third batch
     path = write_jsonl(tmp_path / "catalog.jsonl", catalog_rows(10))
-    real_upsert = importer._upsert_batch
+    real_write = importer._write_batch
     calls = {"n": 0}
 
-    def crash_on_third_batch(pending, report, *rest):
+    def crash_on_third_batch(batch, report, *rest):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("simulated crash")
-        return real_upsert(pending, report, *rest)
+        return real_write(batch, report, *rest)
 
-    monkeypatch.setattr(importer, "_upsert_batch", crash_on_third_batch)
+    monkeypatch.setattr(importer, "_write_batch", crash_on_third_batch)
     with pytest.raises(RuntimeError, match="simulated crash"):
         import_catalog(path, batch_size=10)
 
@@ -279,11 +281,11 @@ def test_a_crashed_import_resumes_after_its_last_committed_batch(tmp_path, monke
     # when the import runs again, without the fault
     resumed_batches = []
 
-    def count_batches(pending, report, *rest):
-        resumed_batches.append(pending)
-        return real_upsert(pending, report, *rest)
+    def count_batches(batch, report, *rest):
+        resumed_batches.append(batch)
+        return real_write(batch, report, *rest)
 
-    monkeypatch.setattr(importer, "_upsert_batch", count_batches)
+    monkeypatch.setattr(importer, "_write_batch", count_batches)
     report = import_catalog(path, batch_size=10)
 
     # then it starts after line 20, writes only the rest, and everything is there once
@@ -361,8 +363,9 @@ def test_imported_sellers_get_their_identifiers(tmp_path):
     # given sellers with e-mail addresses and phones
     path = write_jsonl(tmp_path / "catalog.jsonl", catalog_rows(2))
 
-    # when they are imported
+    # when they are imported, and the worker has run the ring refresh the import owes
     import_catalog(path)
+    assert run_outbox() == 1
 
     # then their normalised identifiers exist (used to link accounts of one ring)
     seller = Seller.objects.get(external_id="S1")
@@ -415,8 +418,9 @@ def test_a_payment_account_is_kept_only_as_a_keyed_hash_and_links_the_sellers(tm
     rows[2]["payment_account"] = "n/a"
     path = write_jsonl(tmp_path / "catalog.jsonl", rows)
 
-    # when the catalog is imported
+    # when the catalog is imported (and the owed ring refresh has run)
     report = import_catalog(path)
+    run_outbox()
 
     # then the junk account is a bad row whose message does not repeat the value
     assert [(bad.line, list(bad.errors)) for bad in report.bad_rows][0] == (3, ["payment_account"])
@@ -449,12 +453,14 @@ def test_a_sync_without_the_column_keeps_the_recorded_payment_account(tmp_path):
     rows = catalog_rows(1)
     rows[0]["payment_account"] = "GB33BUKB20201555555555"
     import_catalog(write_jsonl(tmp_path / "first.jsonl", rows))
+    run_outbox()
     seller = Seller.objects.get(external_id="S0")
     payment = SellerIdentifier.objects.filter(seller=seller, kind="payment")
     before = set(payment.values_list("value", flat=True))
 
     # when a later sync of the seller has no payment_account column
     import_catalog(write_jsonl(tmp_path / "second.jsonl", catalog_rows(1, name_suffix=" GmbH")))
+    run_outbox()
 
     # then the seller is updated and its recorded account hash is still there
     seller.refresh_from_db()
@@ -462,3 +468,24 @@ def test_a_sync_without_the_column_keeps_the_recorded_payment_account(tmp_path):
     after = set(payment.values_list("value", flat=True))
     assert after == before
     assert len(after) == 1
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_brings_the_rings_current_after_the_import(tmp_path, live_worker):
+    # given two sellers sharing a phone, in a file of small batches (one refresh owed per batch)
+    rows = catalog_rows(3)
+    rows[2]["phone"] = rows[0]["phone"]
+    path = write_jsonl(tmp_path / "catalog.jsonl", rows)
+
+    # when the import commits and the worker takes what the outbox owes
+    import_catalog(path, batch_size=2)
+    owed = OutboxMessage.objects.filter(done_at__isnull=True)
+    wait_for(lambda: not owed.exists(), message="the ring refresh to be done")
+
+    # then the two are one ring, the third is in none, and their identifiers are there
+    first, second, third = (Seller.objects.get(external_id=f"S{i}") for i in range(3))
+    assert first.link_group is not None
+    assert first.link_group == third.link_group
+    assert second.link_group is None
+    assert SellerIdentifier.objects.filter(seller=second, kind="email").exists()

@@ -26,6 +26,7 @@ from tests.factories import (
     confirmable_case,
     force_state,
 )
+from tests.helpers import run_outbox
 
 
 def seller(**fields) -> Seller:
@@ -166,6 +167,7 @@ def test_catalog_import_row_sharing_a_phone_with_a_closed_counterfeiter_raises_o
     # when the catalog import brings a new account with the same phone (twice)
     import_catalog(path, restart=True)
     import_catalog(path, restart=True)
+    run_outbox()  # the ring refresh the imports owe, as the worker runs it
 
     # then one alert report enters the queue, for the closed seller's brand, explained and masked
     newcomer = Seller.objects.get(external_id="NEW-1")

@@ -4,14 +4,17 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from listings.importer import DEFAULT_BATCH_SIZE, FORMATS, BadRow, import_catalog
+from listings.importer import DEFAULT_BATCH_SIZE, FORMATS, SQL_BATCH_SIZE, BadRow, import_catalog
 
 
 class Command(BaseCommand):
     help = (
         "Import sellers, products, listings and sales from a JSON Lines or CSV file (a `type` "
         "column names each row's kind), upserting by external id. Bad rows are reported with "
-        "their line number and skipped; a crashed import resumes from its checkpoint."
+        "their line number and skipped; a crashed import resumes from its checkpoint. "
+        "Sellers' identifiers and ring groups are recomputed by the Celery worker after each "
+        "committed batch (owed through the outbox), so rings and repeat-offender alerts are "
+        "current once the worker has caught up, not when this command returns."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -22,8 +25,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=DEFAULT_BATCH_SIZE,
-            help=f"Lines per transaction (default {DEFAULT_BATCH_SIZE}).",
+            default=None,
+            help=(
+                f"Lines per transaction (default {SQL_BATCH_SIZE:,} on PostgreSQL, "
+                f"{DEFAULT_BATCH_SIZE:,} otherwise); a crash resumes after the last "
+                "committed batch."
+            ),
         )
         parser.add_argument(
             "--restart",
@@ -46,7 +53,7 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        if options["batch_size"] < 1:
+        if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
 
         def on_bad_row(bad: BadRow) -> None:
