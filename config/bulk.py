@@ -6,7 +6,10 @@ of a batch's time (63% of ``sweep_deadlines`` in py-spy, docs/performance.md). O
 the values travel as one array per column instead: ``UPDATE … FROM unnest(…) WHERE id = …``.
 """
 
+import io
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Model
@@ -47,3 +50,83 @@ def bulk_update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
                     ]
                 )
             cursor.execute(sql, params)
+
+
+def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Insert ``rows`` (tuples of ``fields``' values, in that order), in one ``COPY`` on
+    PostgreSQL.
+
+    The values must be what the database takes (ints, strings, bools, aware datetimes,
+    ``None``): no model instance is made and no field prepares them, which is the point. On
+    PostgreSQL they travel as ``COPY … FROM STDIN`` text: psycopg2 takes ~5 µs to adapt each
+    value of an ``INSERT``'s parameters, more than the server takes to store it. Fields left out
+    get their column default or NULL, not the model's Python default. Elsewhere it falls back to
+    ``bulk_create``.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    if connection.vendor != "postgresql":
+        attnames = [field.attname for field in columns]
+        model.objects.bulk_create(
+            [model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=CHUNK
+        )
+        return
+    quote = connection.ops.quote_name
+    sql = (
+        f"COPY {quote(meta.db_table)} ({', '.join(quote(field.column) for field in columns)}) "
+        "FROM STDIN"
+    )
+    width = len(columns)
+    lines = []
+    for row in rows:
+        if len(row) != width:
+            raise ValueError(f"a row of {len(row)} values for {width} fields")
+        lines.append("\t".join([_copy_text(value) for value in row]))
+    lines.append("")
+    with connection.cursor() as cursor:
+        cursor.copy_expert(sql, io.StringIO("\n".join(lines)))
+
+
+# COPY's text format: a backslash starts an escape; tab, newline and carriage return end fields
+# and rows (PostgreSQL docs, "COPY", File Formats).
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    """One value as a field of COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in a row to insert: give an aware one")
+        return value.isoformat()
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    raise TypeError(f"no COPY text for {type(value).__name__}")
+
+
+def allocate_ids(model: type[Model], count: int) -> list[int] | None:
+    """Take ``count`` primary keys from the table's sequence before inserting (PostgreSQL), so
+    rows that name their own id (a referral's packet does) are written once, complete.
+
+    ``None`` elsewhere: the caller inserts first and reads the ids back.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    if count == 0:
+        return []
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]

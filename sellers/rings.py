@@ -489,7 +489,12 @@ def linked_sellers_for_packet(case: Case) -> list[dict]:
     kinds shared directly with the case's seller or, when linked only through others, the kinds
     that tie that seller into the group.
     """
-    seller = case.seller
+    return linked_sellers_of(case.seller)
+
+
+def linked_sellers_of(seller: Seller) -> list[dict]:
+    """:func:`linked_sellers_for_packet` for the case's seller (its ``pk`` and ``link_group``
+    are all it reads of it)."""
     if seller.link_group is None:
         return []
     confirmed = Case.objects.filter(seller_id=OuterRef("pk"), state__in=CONFIRMED_STATES)
