@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-exported for views
 
-from config.bulk import bulk_update_rows
+from config.bulk import bulk_update_rows, in_ids
 from listings.choices import ListingStatus
 from listings.models import Listing
 from outbox.services import enqueue
@@ -393,7 +393,7 @@ def _sweep_batch(rows: list) -> None:
     fields ``Case.refer`` sets, in one ``UPDATE``."""
     now = timezone.now()
     _refer_rows(rows, expire=True, reason="appeal window expired", actor=None, now=now)
-    Case.objects.filter(pk__in=[row.id for row in rows]).update(
+    Case.objects.filter(pk__in=in_ids(row.id for row in rows)).update(
         state=CaseState.REFERRED, referred_at=now, closed_at=now, updated_at=now
     )
 

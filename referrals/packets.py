@@ -12,16 +12,17 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
 
 from appeals.models import Appeal
+from config.bulk import in_ids
 from counterfeits.models import Case, CaseEvent, Evidence, Trademark
 from listings.models import Sale
-from sellers.models import Seller
-from sellers.rings import linked_sellers_of
+from sellers.rings import linked_sellers_by_seller
 
 from .routing import Nexus
 
@@ -34,9 +35,8 @@ def _iso(value: Any) -> str | None:
     return value.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _dumps(value: Any) -> str:
-    """Canonical JSON as text (see ``referrals.signing.canonical_json``, which encodes it)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# Canonical JSON as text: ``referrals.signing.canonical_json`` without the UTF-8 encoding.
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 class CaseRow(NamedTuple):
@@ -135,10 +135,9 @@ def load_case_facts(cases: list[Case]) -> dict[int, CaseFacts]:
 def load_facts(rows: list[CaseRow]) -> dict[int, CaseFacts]:
     """:func:`load_case_facts` for cases read as :class:`CaseRow` (the sweep's batches).
 
-    A fixed number of queries, each read as tuples, plus three per case whose seller is in a
-    linked-seller group (:func:`sellers.rings.linked_sellers_of`).
+    A fixed number of queries, each read as tuples.
     """
-    ids = [row.id for row in rows]
+    ids = in_ids(row.id for row in rows)
     # (case, listing, listing external id, marketplace code and country, product, title, gtin,
     # product brand), in the order the packet lists them.
     case_listings = list(
@@ -153,7 +152,7 @@ def load_facts(rows: list[CaseRow]) -> dict[int, CaseFacts]:
     units: dict[int, int] = defaultdict(int)
     customers: dict[int, set[str]] = defaultdict(set)
     for listing_id, country, sold in Sale.objects.filter(
-        listing_id__in={item[1] for item in case_listings}
+        listing_id__in=in_ids({item[1] for item in case_listings})
     ).values_list("listing_id", "customer_country", "units"):
         units[listing_id] += sold
         customers[listing_id].add(country.upper())
@@ -199,6 +198,9 @@ def load_facts(rows: list[CaseRow]) -> dict[int, CaseFacts]:
         )
     }
 
+    linked = linked_sellers_by_seller(
+        {(row.seller_id, row.link_group) for row in rows if row.link_group}
+    )
     facts: dict[int, CaseFacts] = {}
     for row in rows:
         products: dict[int, dict] = {}
@@ -248,10 +250,7 @@ def load_facts(rows: list[CaseRow]) -> dict[int, CaseFacts]:
                 "decided_at": _iso(appeal[1]) if appeal else None,
             },
             # Only sellers of the same ring whose own cases were confirmed (none without a ring).
-            # The seller is named by its id and group, all that the lookup reads of it.
-            "linked_sellers": linked_sellers_of(Seller(pk=row.seller_id, link_group=row.link_group))
-            if row.link_group
-            else [],
+            "linked_sellers": linked.get(row.seller_id, []),
         }
         nexus = {
             "seller": {row.country.upper()},
@@ -316,15 +315,29 @@ def packet_text(
     body, timeline = facts.encoded()
     parts = {
         **body,
-        "referral_id": _dumps(referral_id),
-        "created_at": _dumps(_iso(created_at)),
-        "authority": _dumps(
-            {"code": authority.code, "name": authority.name, "jurisdiction": authority.jurisdiction}
-        ),
-        "legal_basis": _dumps(legal_basis),
+        "referral_id": str(int(referral_id)),
+        "created_at": _encoded_time(created_at),
+        "authority": _encoded_authority(authority.code, authority.name, authority.jurisdiction),
+        "legal_basis": _encoded_text(legal_basis),
         "timeline": timeline,
     }
     return "{" + ",".join([f"{_quote(key)}:{parts[key]}" for key in sorted(parts)]) + "}"
+
+
+# What a batch's packets repeat (its time, its few authorities and legal bases), encoded once.
+@lru_cache(maxsize=16)
+def _encoded_time(at: datetime) -> str:
+    return _dumps(_iso(at))
+
+
+@lru_cache(maxsize=64)
+def _encoded_authority(code: str, name: str, jurisdiction: str) -> str:
+    return _dumps({"code": code, "name": name, "jurisdiction": jurisdiction})
+
+
+@lru_cache(maxsize=64)
+def _encoded_text(text: str) -> str:
+    return _dumps(text)
 
 
 def build_packet(*, referral_id: int, case: Case, authority: Any, created_at: Any) -> dict:

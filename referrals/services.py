@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from config.bulk import allocate_ids, bulk_update_rows, insert_rows
+from config.bulk import allocate_ids, bulk_update_rows, in_ids, insert_rows
 from counterfeits.models import Case
 from outbox.services import enqueue, enqueue_many
 
@@ -231,7 +231,7 @@ def write_referrals(
         return {}
     rules = active_rules()
     existing = set(
-        Referral.objects.filter(case_id__in=[row.id for row in rows]).values_list(
+        Referral.objects.filter(case_id__in=in_ids(row.id for row in rows)).values_list(
             "case_id", "authority_id"
         )
     )
