@@ -366,12 +366,19 @@ def expire_appeal_window(case_id: int) -> Case | None:
     return case
 
 
-def sweep_deadlines(*, batch_size: int | None = None, max_batches: int = 1000) -> int:
+def sweep_deadlines(
+    *,
+    batch_size: int | None = None,
+    max_batches: int = 1000,
+    on_backlog: Callable[[], object] | None = None,
+) -> int:
     """Expire due appeal windows and refer the cases; return how many cases were referred.
 
     Each batch claims due cases with ``SELECT … FOR UPDATE SKIP LOCKED`` so that two sweepers
     never take the same case; each batch is one transaction with a fixed number of queries.
     Cases in ``referral_pending`` are referred too, so a referral never waits on a task alone.
+    ``on_backlog`` is called once, after the first batch, if it was full (more may be due):
+    the moment to start other sweepers beside this one.
     """
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
     done = 0
@@ -383,6 +390,9 @@ def sweep_deadlines(*, batch_size: int | None = None, max_batches: int = 1000) -
             done += len(rows)
         if len(rows) < batch_size:
             break
+        if on_backlog is not None:
+            on_backlog()
+            on_backlog = None
     return done
 
 
