@@ -8,6 +8,7 @@ import pytest
 from celery.signals import task_prerun
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from counterfeits import tasks
 from counterfeits.audit import verify_case_chain
@@ -32,6 +33,13 @@ def referred_once(ids: list[int]) -> bool:
     )
 
 
+# Sweepers share a backlog by skipping each other's locked rows: PostgreSQL, not SQLite.
+needs_skip_locked = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SKIP LOCKED claims need PostgreSQL"
+)
+
+
+@needs_skip_locked
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeper_processes_refer_each_case_once(authorities, purge_broker):
     # Given more due cases than a few batches hold
@@ -52,6 +60,13 @@ def test_fewer_than_one_process_is_refused(db):
         call_command("sweep_deadlines", "--processes", "0")
 
 
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="databases without SKIP LOCKED")
+def test_more_than_one_process_is_refused_where_locked_rows_cannot_be_skipped(db):
+    with pytest.raises(CommandError, match="skips locked rows"):
+        call_command("sweep_deadlines", "--processes", "2")
+
+
+@needs_skip_locked
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.celery_worker
 def test_the_beat_task_queues_helpers_for_a_backlog(live_worker, settings, authorities):
