@@ -7,6 +7,7 @@ CaseEvent in the same transaction, and queues side effects on commit.
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -48,6 +49,10 @@ from .models import (
 )
 from .roles import actor_role, is_analyst
 from .uploads import CheckedUpload, check_uploads
+
+if TYPE_CHECKING:  # imported where used: referrals imports this app's models
+    from referrals.packets import CaseRow
+    from referrals.services import NewReferral
 
 log = logging.getLogger(__name__)
 
@@ -297,8 +302,13 @@ def _refer_batch(
 
 
 def _refer_rows(
-    rows: list, *, expire: bool, reason: str, actor: AbstractBaseUser | None, now: datetime
-) -> dict[int, list]:
+    rows: "list[CaseRow]",
+    *,
+    expire: bool,
+    reason: str,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+) -> "dict[int, list[NewReferral]]":
     """Write what referring these cases records, but for the cases' own rows: their events
     (``expire_appeal_window`` for a case still ``account_closed`` when ``expire``, then
     ``refer``), hash-chained from each chain's head, one signed referral per routed authority,
@@ -396,7 +406,7 @@ def sweep_deadlines(
     return done
 
 
-def _sweep_batch(rows: list) -> None:
+def _sweep_batch(rows: "list[CaseRow]") -> None:
     """Refer a batch of claimed cases (``referrals.packets.CaseRow``), as :func:`_refer_batch`
     does for models but without them: the claim's conditions are the transitions' (the window
     ran out; ``refer`` from ``referral_pending``), so every case ends ``referred``, with the
@@ -408,7 +418,7 @@ def _sweep_batch(rows: list) -> None:
     )
 
 
-def _claim_due(limit: int) -> list:
+def _claim_due(limit: int) -> "list[CaseRow]":
     """Lock up to ``limit`` cases due for referral, skipping those another sweeper holds;
     return them as ``referrals.packets.CaseRow`` (with their seller and brand, one query).
 
