@@ -342,7 +342,9 @@ class Case(FSMModelMixin, models.Model):
 class CaseEvent(models.Model):
     """One entry of a case's append-only timeline, hash-chained to the previous one."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    # No index of its own: case_event_seq_unique (case, seq) serves every lookup by case, and
+    # each index is written for every event the sweep appends.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     transition = models.CharField(max_length=40)
     from_state = models.CharField(max_length=20, blank=True)

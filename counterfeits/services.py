@@ -6,7 +6,8 @@ CaseEvent in the same transaction, and queues side effects on commit.
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -18,14 +19,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-exported for views
 
-from config.bulk import bulk_update_rows
+from config.bulk import bulk_update_rows, in_ids
 from listings.choices import ListingStatus
 from listings.models import Listing
 from outbox.services import enqueue
 from sellers.choices import SellerStatus
 from sellers.models import Seller, SellerStatusChange
 
-from .audit import GENESIS, new_event, record_event
+from .audit import GENESIS, event_row, insert_events, record_event
 from .choices import CaseState, EvidenceKind, NoticeKind, ReportReason, ReportStatus
 from .exceptions import TransitionRefused
 from .intake import (
@@ -41,14 +42,17 @@ from .models import (
     Brand,
     BrandMembership,
     Case,
-    CaseEvent,
     Evidence,
     IdempotencyRecord,
     Notice,
     Report,
 )
-from .roles import is_analyst
+from .roles import actor_role, is_analyst
 from .uploads import CheckedUpload, check_uploads
+
+if TYPE_CHECKING:  # imported where used: referrals imports this app's models
+    from referrals.packets import CaseRow
+    from referrals.services import NewReferral
 
 log = logging.getLogger(__name__)
 
@@ -278,47 +282,79 @@ def _refer_batch(
     """Refer locked cases — first expiring the appeal window of those still ``account_closed``
     when ``expire`` — in a fixed number of queries however many cases there are.
 
-    Each case gets its events (hash-chained in memory from the chain's head), one signed
-    referral per routed authority, and its pushes owed through the outbox; all in the caller's
-    transaction. Returns the referrals made, by case id.
+    The transitions run on the models (refused with :class:`TransitionRefused` if not allowed)
+    and the cases are saved; :func:`_refer_rows` writes the rest. All in the caller's
+    transaction. Returns the referrals made (models), by case id.
     """
-    from referrals.packets import load_case_facts
-    from referrals.services import create_referrals_for, queue_dispatch
+    from referrals.packets import case_row
 
-    facts = load_case_facts(cases)
-    now = timezone.now()
-    events: list[CaseEvent] = []
-
-    def add(case: Case, transition: str, before: str, why: str, who: object) -> None:
-        item = facts[case.pk]
-        event = new_event(
-            case,
-            transition,
-            seq=item.last_seq + 1,
-            prev_hash=item.last_hash or GENESIS,
-            from_state=before,
-            actor=who,
-            reason=why,
-            at=now,
-        )
-        item.add_event(event)
-        events.append(event)
-
+    rows = [case_row(case) for case in cases]  # the states they are in now
     for case in cases:
         if expire and case.state == CaseState.ACCOUNT_CLOSED:
-            before = _apply(case, "expire_appeal_window", case.expire_appeal_window)
-            add(case, "expire_appeal_window", before, "no appeal filed", None)
-    befores = {case.pk: _apply(case, "refer", case.refer) for case in cases}
-    referrals = create_referrals_for(cases, facts)
+            _apply(case, "expire_appeal_window", case.expire_appeal_window)
+        _apply(case, "refer", case.refer)
+    now = timezone.now()
+    made = _refer_rows(rows, expire=expire, reason=reason, actor=actor, now=now)
     for case in cases:
-        made = referrals.get(case.pk, [])
-        codes = ", ".join(r.authority.code for r in made) or "no authority matched"
-        add(case, "refer", befores[case.pk], f"{reason} ({codes})", actor)
         case.updated_at = now
     bulk_update_rows(cases, ["state", "referred_at", "closed_at", "updated_at"])
-    CaseEvent.objects.bulk_create(events)
-    queue_dispatch([r for made in referrals.values() for r in made])
-    return {case.pk: referrals.get(case.pk, []) for case in cases}
+    return {case.pk: [item.instance(case) for item in made.get(case.pk, [])] for case in cases}
+
+
+def _refer_rows(
+    rows: "list[CaseRow]",
+    *,
+    expire: bool,
+    reason: str,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+) -> "dict[int, list[NewReferral]]":
+    """Write what referring these cases records, but for the cases' own rows: their events
+    (``expire_appeal_window`` for a case still ``account_closed`` when ``expire``, then
+    ``refer``), hash-chained from each chain's head, one signed referral per routed authority,
+    and the pushes owed through the outbox. Each a statement for the batch.
+
+    ``rows`` are ``referrals.packets.CaseRow`` of locked cases, in the state they were in
+    before; the caller has checked the transitions and moves the cases to ``referred``.
+    Returns the referrals made (``referrals.services.NewReferral``), by case id.
+    """
+    from referrals.packets import load_facts
+    from referrals.services import queue_dispatch, write_referrals
+
+    facts = load_facts(rows)
+    # (id, label, role) of who acts: the system expires a window; ``actor`` refers.
+    system = (None, actor_role(None), actor_role(None))
+    who = system
+    if actor is not None:
+        who = (actor.pk, actor.get_username(), actor_role(actor))
+    events: list[tuple] = []
+
+    def add(case_id: int, transition: str, before: str, after: str, why: str, by: tuple) -> None:
+        item = facts[case_id]
+        event = event_row(
+            case_id, item.last_seq + 1, transition, before, after,
+            actor_id=by[0], actor_label=by[1], actor_role=by[2], reason=why, at=now,
+            prev_hash=item.last_hash or GENESIS,
+        )  # fmt: skip
+        item.add(event[1], event[-1], now, transition, by[2])
+        events.append(event)
+
+    befores = {}
+    for row in rows:
+        before = row.state
+        if expire and before == CaseState.ACCOUNT_CLOSED:
+            after = CaseState.REFERRAL_PENDING
+            add(row.id, "expire_appeal_window", before, after, "no appeal filed", system)
+            before = after
+        befores[row.id] = before
+    made = write_referrals(rows, facts, now=now)
+    for row in rows:
+        codes = ", ".join(item.authority.code for item in made.get(row.id, []))
+        why = f"{reason} ({codes or 'no authority matched'})"
+        add(row.id, "refer", befores[row.id], CaseState.REFERRED, why, who)
+    insert_events(events)
+    queue_dispatch([item for items in made.values() for item in items])
+    return made
 
 
 @transaction.atomic
@@ -340,44 +376,71 @@ def expire_appeal_window(case_id: int) -> Case | None:
     return case
 
 
-def sweep_deadlines(*, batch_size: int | None = None, max_batches: int = 1000) -> int:
+def sweep_deadlines(
+    *,
+    batch_size: int | None = None,
+    max_batches: int = 1000,
+    on_backlog: Callable[[], object] | None = None,
+) -> int:
     """Expire due appeal windows and refer the cases; return how many cases were referred.
 
     Each batch claims due cases with ``SELECT … FOR UPDATE SKIP LOCKED`` so that two sweepers
     never take the same case; each batch is one transaction with a fixed number of queries.
     Cases in ``referral_pending`` are referred too, so a referral never waits on a task alone.
+    ``on_backlog`` is called once, after the first batch, if it was full (more may be due):
+    the moment to start other sweepers beside this one.
     """
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
     done = 0
     for _ in range(max_batches):
         with transaction.atomic():
-            cases = _claim_due(batch_size)
-            if cases:
-                _refer_batch(cases, expire=True, reason="appeal window expired")
-            done += len(cases)
-        if len(cases) < batch_size:
+            rows = _claim_due(batch_size)
+            if rows:
+                _sweep_batch(rows)
+            done += len(rows)
+        if len(rows) < batch_size:
             break
+        if on_backlog is not None:
+            on_backlog()
+            on_backlog = None
     return done
 
 
-def _claim_due(limit: int) -> list[Case]:
-    """Lock up to ``limit`` cases due for referral, skipping those another sweeper holds.
+def _sweep_batch(rows: "list[CaseRow]") -> None:
+    """Refer a batch of claimed cases (``referrals.packets.CaseRow``), as :func:`_refer_batch`
+    does for models but without them: the claim's conditions are the transitions' (the window
+    ran out; ``refer`` from ``referral_pending``), so every case ends ``referred``, with the
+    fields ``Case.refer`` sets, in one ``UPDATE``."""
+    now = timezone.now()
+    _refer_rows(rows, expire=True, reason="appeal window expired", actor=None, now=now)
+    Case.objects.filter(pk__in=in_ids(row.id for row in rows)).update(
+        state=CaseState.REFERRED, referred_at=now, closed_at=now, updated_at=now
+    )
+
+
+def _claim_due(limit: int) -> "list[CaseRow]":
+    """Lock up to ``limit`` cases due for referral, skipping those another sweeper holds;
+    return them as ``referrals.packets.CaseRow`` (with their seller and brand, one query).
 
     Two queries, each served by its own partial index (an OR of both would scan the table).
+    Due cases come in deadline order; among equal deadlines in the index's order (no sort on
+    ``id``: the sort would read every due case on each claim).
     """
-    claim = Case.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
-        "seller", "brand"
+    from referrals.packets import CASE_ROW_FIELDS, CaseRow
+
+    claim = Case.objects.select_for_update(skip_locked=True, of=("self",)).values_list(
+        *CASE_ROW_FIELDS
     )
-    cases = list(
+    rows = list(
         claim.filter(state=CaseState.ACCOUNT_CLOSED, appeal_deadline__lte=timezone.now()).order_by(
-            "appeal_deadline", "id"
+            "appeal_deadline"
         )[:limit]
     )
-    if len(cases) < limit:
-        cases += list(
-            claim.filter(state=CaseState.REFERRAL_PENDING).order_by("id")[: limit - len(cases)]
+    if len(rows) < limit:
+        rows += list(
+            claim.filter(state=CaseState.REFERRAL_PENDING).order_by("id")[: limit - len(rows)]
         )
-    return cases
+    return [CaseRow._make(row) for row in rows]
 
 
 def reinstate_seller(case: Case, *, reason: str) -> None:

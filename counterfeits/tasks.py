@@ -1,14 +1,21 @@
 """Case tasks: thin, take ids, call services, idempotent under redelivery."""
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from outbox.tasks import completes_outbox
 
 from . import services
 from .intake import render_owed_notice
 from .models import Notice
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -26,8 +33,31 @@ def refer_case_task(case_id: int) -> int:
 
 @shared_task(acks_late=True)
 def sweep_deadlines() -> int:
-    """The beat entry: expire due appeal windows and refer the cases, in bounded batches."""
+    """The beat entry: expire due appeal windows and refer the cases, in bounded batches.
+
+    When more than a batch is due it queues ``SWEEP_WORKERS - 1`` helpers, so that other
+    worker processes sweep beside it (on PostgreSQL, whose ``SKIP LOCKED`` claims let them
+    share the cases; each case is still referred once).
+    """
+    return services.sweep_deadlines(on_backlog=_queue_sweep_helpers)
+
+
+@shared_task(acks_late=True)
+def sweep_deadlines_helper() -> int:
+    """A second (third, …) sweeper beside the beat's, for a backlog; queues no helper itself."""
     return services.sweep_deadlines()
+
+
+def _queue_sweep_helpers() -> None:
+    if not connection.features.has_select_for_update_skip_locked:
+        return
+    for _ in range(settings.SWEEP_WORKERS - 1):
+        try:
+            sweep_deadlines_helper.delay()
+        except (OperationalError, OSError) as exc:
+            # The broker is down: this sweep carries on alone, as it would have without help.
+            log.warning("sweep helper not queued: %s", exc)
+            return
 
 
 @shared_task(acks_late=True)

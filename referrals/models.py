@@ -128,10 +128,14 @@ class SigningKey(models.Model):
 class Referral(models.Model):
     """The frozen, signed packet sent to one authority for one case."""
 
+    # No single-column indexes: referral_once_per_case (case, authority) serves lookups by case,
+    # and the (authority, id) and (authority, created_at) indexes those by authority.
     case = models.ForeignKey(
-        "counterfeits.Case", on_delete=models.PROTECT, related_name="referrals"
+        "counterfeits.Case", on_delete=models.PROTECT, related_name="referrals", db_index=False
     )
-    authority = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="referrals")
+    authority = models.ForeignKey(
+        Authority, on_delete=models.PROTECT, related_name="referrals", db_index=False
+    )
     status = models.CharField(
         max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.PENDING
     )

@@ -8,14 +8,16 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.bulk import bulk_update_rows
+from config.bulk import allocate_ids, bulk_update_rows, in_ids, insert_rows
 from counterfeits.models import Case
 from outbox.services import enqueue, enqueue_many
 
@@ -30,7 +32,7 @@ from .models import (
     Referral,
     RoutingRule,
 )
-from .packets import CaseFacts, load_case_facts, packet_for
+from .packets import CaseFacts, CaseRow, case_row, load_facts, packet_text
 from .routing import active_rules, route_nexus
 from .signing import canonical_json, current_key, rotate_key, sign_with
 
@@ -163,66 +165,145 @@ def create_referrals(case: Case) -> list[Referral]:
     return create_referrals_for([case]).get(case.pk, [])
 
 
+# The columns of a referral as the sweep writes it (every column without a NULL default).
+REFERRAL_ROW_FIELDS = (
+    "id", "case_id", "authority_id", "status", "packet_json", "sha256", "signature", "key_id",
+    "legal_basis", "profile", "seller_country", "brand_name", "created_at", "delivered_at",
+    "authority_reference", "retraction_reason",
+)  # fmt: skip
+
+
+class NewReferral(NamedTuple):
+    """A referral just written: its row (:data:`REFERRAL_ROW_FIELDS`) and its authority."""
+
+    row: tuple
+    authority: Authority
+
+    @property
+    def pk(self) -> int:
+        return self.row[0]
+
+    @property
+    def status(self) -> str:
+        return self.row[3]
+
+    def instance(self, case: Case | None = None) -> Referral:
+        """The referral as a model instance (its case and authority attached)."""
+        referral = Referral(**dict(zip(REFERRAL_ROW_FIELDS, self.row, strict=True)))
+        referral.authority = self.authority
+        if case is not None:
+            referral.case = case
+        return referral
+
+
 def create_referrals_for(
     cases: list[Case], facts: dict[int, CaseFacts] | None = None
 ) -> dict[int, list[Referral]]:
-    """Build, freeze and sign the referrals of many cases at once (the sweep's batches).
+    """Build, freeze and sign the referrals of many cases at once (see :func:`write_referrals`).
 
-    A fixed number of queries for the whole batch: the facts are read once, the referrals
-    inserted in one statement and completed in another once their ids (which the packet names)
-    are known. Pull-only authorities have their referral delivered at once — it is available to
-    pull as soon as this transaction commits; push deliveries are owed through the outbox.
+    ``cases`` come with ``seller`` and ``brand`` loaded. Returns the referrals made, by case id.
     """
     if not cases:
         return {}
-    facts = facts if facts is not None else load_case_facts(cases)
+    rows = [case_row(case) for case in cases]
+    made = write_referrals(rows, facts if facts is not None else load_facts(rows))
+    by_pk = {case.pk: case for case in cases}
+    return {
+        case_id: [item.instance(by_pk[case_id]) for item in items]
+        for case_id, items in made.items()
+    }
+
+
+def write_referrals(
+    rows: list[CaseRow], facts: dict[int, CaseFacts], *, now: datetime | None = None
+) -> dict[int, list[NewReferral]]:
+    """Build, freeze and sign one referral per routed authority of each case. Call under the
+    cases' locks. Idempotent: an authority that already has the case's referral is skipped.
+
+    A fixed number of queries for the whole batch. On PostgreSQL the ids (which the packet
+    names) are taken from the sequence first, so each referral is inserted once, complete, in
+    one statement for the batch; elsewhere they are inserted, then completed. Pull-only
+    authorities have their referral delivered at once — it is available to pull as soon as
+    this transaction commits; push deliveries are owed through the outbox
+    (:func:`queue_dispatch`). Returns the referrals made, by case id, in authority-code order.
+    """
+    if not rows:
+        return {}
     rules = active_rules()
-    existing = set(Referral.objects.filter(case__in=cases).values_list("case_id", "authority_id"))
-    now = timezone.now()
-    made: list[tuple[Referral, Authority]] = []
-    for case in cases:
-        for authority in route_nexus(facts[case.pk].nexus, rules):
-            if (case.pk, authority.pk) in existing:
-                continue
-            pull = not authority.webhook_url
-            referral = Referral(
-                case=case,
+    existing = set(
+        Referral.objects.filter(case_id__in=in_ids(row.id for row in rows)).values_list(
+            "case_id", "authority_id"
+        )
+    )
+    now = now or timezone.now()
+    planned: list[tuple[CaseRow, Authority]] = [
+        (row, authority)
+        for row in rows
+        for authority in route_nexus(facts[row.id].nexus, rules)
+        if (row.id, authority.pk) not in existing
+    ]
+    if not planned:
+        return {}
+    ids = allocate_ids(Referral, len(planned))
+    inserted = ids is None
+    if inserted:
+        ids = _insert_incomplete(planned, now)
+    key, key_id = current_key()
+    made: dict[int, list[NewReferral]] = {}
+    written: list[NewReferral] = []
+    for referral_id, (row, authority) in zip(ids, planned, strict=True):
+        pull = not authority.webhook_url
+        # The packet states the same basis as the row: both come from this one choice.
+        legal_basis = authority.legal_basis_for(safety_risk=row.safety_risk)
+        text = packet_text(
+            facts[row.id],
+            referral_id=referral_id,
+            authority=authority,
+            created_at=now,
+            legal_basis=legal_basis,
+        )
+        sha256, signature = sign_with(key, text.encode("utf-8"))
+        values = (
+            referral_id, row.id, authority.pk,
+            ReferralStatus.DELIVERED if pull else ReferralStatus.PENDING,
+            text, sha256, signature, key_id, legal_basis, authority.profile,
+            row.country.upper(), row.brand_name, now, now if pull else None, "", "",
+        )  # fmt: skip
+        written.append(NewReferral(values, authority))
+        made.setdefault(row.id, []).append(written[-1])
+    if inserted:
+        bulk_update_rows(
+            [item.instance() for item in written], ["sha256", "signature", "key_id", "packet_json"]
+        )
+    else:
+        insert_rows(Referral, REFERRAL_ROW_FIELDS, [item.row for item in written])
+    return made
+
+
+def _insert_incomplete(planned: list[tuple[CaseRow, Authority]], now: datetime) -> list[int]:
+    """Insert the planned referrals without their packets (which name their ids); return
+    the ids (databases without a sequence to allocate them from, i.e. SQLite)."""
+    referrals = []
+    for row, authority in planned:
+        pull = not authority.webhook_url
+        referrals.append(
+            Referral(
+                case_id=row.id,
                 authority=authority,
                 created_at=now,
                 status=ReferralStatus.DELIVERED if pull else ReferralStatus.PENDING,
                 delivered_at=now if pull else None,
-                # The packet (below) states the same basis: both come from this one choice.
-                legal_basis=authority.legal_basis_for(safety_risk=case.safety_risk),
+                legal_basis=authority.legal_basis_for(safety_risk=row.safety_risk),
                 profile=authority.profile,
-                seller_country=case.seller.country.upper(),
-                brand_name=case.brand.name,
+                seller_country=row.country.upper(),
+                brand_name=row.brand_name,
             )
-            made.append((referral, authority))
-    if not made:
-        return {}
-    Referral.objects.bulk_create([referral for referral, _ in made])
-    key, key_id = current_key()
-    by_case: dict[int, list[Referral]] = {}
-    for referral, authority in made:
-        packet = packet_for(
-            facts[referral.case_id],
-            referral_id=referral.pk,
-            authority=authority,
-            created_at=now,
-            legal_basis=referral.legal_basis,
         )
-        payload = canonical_json(packet)
-        referral.sha256, referral.signature = sign_with(key, payload)
-        referral.key_id = key_id
-        referral.packet_json = payload.decode("utf-8")
-        by_case.setdefault(referral.case_id, []).append(referral)
-    bulk_update_rows(
-        [referral for referral, _ in made], ["sha256", "signature", "key_id", "packet_json"]
-    )
-    return by_case
+    Referral.objects.bulk_create(referrals)
+    return [referral.pk for referral in referrals]
 
 
-def queue_dispatch(referrals: list[Referral]) -> None:
+def queue_dispatch(referrals: Iterable[Referral | NewReferral]) -> None:
     """Owe one push per referral still pending, in the caller's transaction (outbox)."""
     enqueue_many(
         "referrals.tasks.deliver_referral",

@@ -358,6 +358,13 @@ def shared_between(seller_ids: list[int]) -> dict[tuple[int, int], list[SharedId
     )
     for kind, value, seller_id in rows:
         holders[(kind, value)].append(seller_id)
+    return _edges(holders)
+
+
+def _edges(
+    holders: dict[tuple[str, str], list[int]],
+) -> dict[tuple[int, int], list[SharedIdentifier]]:
+    """The pairs of sellers holding the same identifier (holders by (kind, value))."""
     edges: dict[tuple[int, int], list[SharedIdentifier]] = defaultdict(list)
     for (kind, value), sellers in sorted(holders.items()):
         if len(sellers) < 2 or len(sellers) > HUB_LIMIT:
@@ -489,41 +496,85 @@ def linked_sellers_for_packet(case: Case) -> list[dict]:
     kinds shared directly with the case's seller or, when linked only through others, the kinds
     that tie that seller into the group.
     """
-    seller = case.seller
+    return linked_sellers_of(case.seller)
+
+
+def linked_sellers_of(seller: Seller) -> list[dict]:
+    """:func:`linked_sellers_for_packet` for the case's seller (its ``pk`` and ``link_group``
+    are all it reads of it)."""
     if seller.link_group is None:
         return []
+    return linked_sellers_by_seller([(seller.pk, seller.link_group)])[seller.pk]
+
+
+def linked_sellers_by_seller(sellers: Iterable[tuple[int, int]]) -> dict[int, list[dict]]:
+    """:func:`linked_sellers_for_packet` for many sellers, given as (seller id, link group):
+    one query, and two more when any of them has a linked seller to name, however many there
+    are (the deadline sweep's batches)."""
+    group_of = dict(sellers)
+    if not group_of:
+        return {}
     confirmed = Case.objects.filter(seller_id=OuterRef("pk"), state__in=CONFIRMED_STATES)
     referred = Case.objects.filter(seller_id=OuterRef("pk"), state=CaseState.REFERRED)
-    linked = list(
-        Seller.objects.filter(Exists(confirmed), link_group=seller.link_group)
-        .exclude(pk=seller.pk)
+    candidates: dict[int, list[dict]] = defaultdict(list)
+    for other in (
+        Seller.objects.filter(Exists(confirmed), link_group__in=set(group_of.values()))
         .annotate(was_referred=Exists(referred))
         .order_by("pk")
-    )
-    if not linked:
-        return []
-    edges = shared_between([m.pk for m in group_members(seller, limit=None)])
+        .values("pk", "link_group", "name", "company_name", "country", "status", "was_referred")
+    ):
+        candidates[other["link_group"]].append(other)
+    linked = {
+        seller_id: [other for other in candidates[group] if other["pk"] != seller_id]
+        for seller_id, group in group_of.items()
+    }
+    # What links whom, within each group that has someone to name (shared_between per group).
+    groups = {group_of[seller_id] for seller_id, others in linked.items() if others}
+    members: dict[int, list[int]] = defaultdict(list)
+    for seller_id, group in Seller.objects.filter(link_group__in=groups).values_list(
+        "pk", "link_group"
+    ):
+        members[group].append(seller_id)
+    edges = _shared_within(members)
 
-    def kinds(other: Seller) -> list[str]:
-        direct = edges.get((min(seller.pk, other.pk), max(seller.pk, other.pk)))
+    def kinds(seller_id: int, other: int) -> list[str]:
+        within = edges[group_of[seller_id]]
+        direct = within.get((min(seller_id, other), max(seller_id, other)))
         if direct:
             return sorted({item.kind for item in direct})
         # Linked through others: what ties this seller into the group.
         return sorted(
-            {item.kind for pair, items in edges.items() if other.pk in pair for item in items}
+            {item.kind for pair, items in within.items() if other in pair for item in items}
         )
 
-    return [
-        {
-            "name": other.name,
-            "company_name": other.company_name,
-            "country": other.country,
-            "shared": kinds(other),
-            "account_status": other.status,
-            "referred": other.was_referred,
-        }
-        for other in linked
-    ]
+    return {
+        seller_id: [
+            {
+                "name": other["name"],
+                "company_name": other["company_name"],
+                "country": other["country"],
+                "shared": kinds(seller_id, other["pk"]),
+                "account_status": other["status"],
+                "referred": other["was_referred"],
+            }
+            for other in others
+        ]
+        for seller_id, others in linked.items()
+    }
+
+
+def _shared_within(
+    groups: dict[int, list[int]],
+) -> dict[int, dict[tuple[int, int], list[SharedIdentifier]]]:
+    """:func:`shared_between` the members of each group, for many groups in one query."""
+    group_of = {seller_id: group for group, ids in groups.items() for seller_id in ids}
+    holders: dict[int, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
+    if group_of:
+        for kind, value, seller_id in SellerIdentifier.objects.filter(
+            seller_id__in=list(group_of)
+        ).values_list("kind", "value", "seller_id"):
+            holders[group_of[seller_id]][(kind, value)].append(seller_id)
+    return {group: _edges(holders[group]) for group in groups}
 
 
 def ring_brand(seller: Seller) -> int | None:
