@@ -140,7 +140,7 @@ def test_a_bearer_token_files_a_plain_report(api_client, brand_owner_user, brand
         ({"brand": True}, "brand"),
         ({"brand": 2**63}, "brand"),
         ({"brand": "OTHER"}, "brand"),
-        ({"brand": "GONE"}, "brand"),
+        ({"brand": "GONE_BRAND"}, "brand"),
         ({"seller": "GONE"}, "seller"),
         ({"seller": "x"}, "seller"),
         ({"listings": "1"}, "listings"),
@@ -168,9 +168,12 @@ def test_anything_not_plain_is_answered_by_the_serializer(
     client_for, brand_owner_user, brand, seller, extra, field
 ):
     # Given a body the fast path does not take (ids made real where the case needs them)
-    gone = SellerFactory()
-    ids = {"OTHER": BrandFactory().pk, "GONE": gone.pk}  # another brand's; a deleted seller's
+    gone, gone_brand = SellerFactory(), BrandFactory()
+    # another brand's; a deleted seller's; a deleted brand's (ids of their own tables: a deleted
+    # seller's id may well be a brand that exists)
+    ids = {"OTHER": BrandFactory().pk, "GONE": gone.pk, "GONE_BRAND": gone_brand.pk}
     gone.delete()
+    gone_brand.delete()
     extra = {
         key: ids.get(value, value) if isinstance(value, str) else value
         for key, value in extra.items()
