@@ -626,6 +626,36 @@ def measure_sweep(results: Results, env: dict[str, str], scale) -> None:
         note=f"sweepers referred {[referred_count(o['stdout']) for o in outputs]} "
         f"in {max(o['seconds'] for o in outputs):.1f}s; {referred_now:,} referred",
     )
+    if SWEEP_PROCESSES > 1:
+        measure_single_sweeper(results, env, scale, copy_seconds)
+
+
+def measure_single_sweeper(
+    results: Results, env: dict[str, str], scale, copy_seconds: float
+) -> None:
+    """The same sweep by one process, beside the timed one's COPY (reported, not a goal: the
+    deployed sweep runs a process per core, see SWEEP_WORKERS)."""
+    from bench.data import add_due_cases, analyze
+    from listings.models import Listing
+
+    if Listing.objects.count() < 3 * scale.due:
+        log("not enough listings for a third batch of due cases: single-process sweep skipped")
+        return
+    log(f"one sweeper process on {scale.due:,} more due cases")
+    add_due_cases(scale.due, seed=13, listing_offset=2 * scale.due)
+    analyze()
+    sweep = run_sweep(env, 1)
+    results.add(
+        f"deadline sweep, {scale.due:,} due cases, one process (reported)",
+        ours=sweep["seconds"],
+        baseline=copy_seconds,
+        unit="s",
+        goal="reported",
+        passed=None,
+        note=f"referred {referred_count(sweep['stdout']):,}; baseline: the timed sweep's COPY; "
+        f"peak RSS {sweep['max_rss_kb'] / 1024:.0f} MB",
+        reproduce="python manage.py sweep_deadlines --processes 1",
+    )
 
 
 def measure_audit(results: Results) -> None:
