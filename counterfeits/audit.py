@@ -328,8 +328,9 @@ def _verify_all_chains_portable(chunk_size: int) -> tuple[int, int, BrokenLink |
 # only makes the case a *suspect*. Each suspect is then checked again by _check_chain() on its
 # rows read through the ORM, in the same snapshot: the report comes from the one definition.
 #
-# Control characters COPY leaves as they are (\x01 ...) give bytes that cannot be any event's
-# canonical JSON (which escapes them), so their hash never matches: a suspect again, never a miss.
+# Control characters COPY leaves as they are (\x01 ...; it writes \b \f \n \r \t \v with a
+# backslash) need escaping too: a line holding one is a suspect. (Their hash matches no event
+# canonical_event() wrote, but a hash taken over the unescaped bytes would match.)
 
 _PG_BATCH = 200_000  # events per COPY; the suspects of one are checked before the next
 # Lines checked together: few enough that PostgreSQL writes the next ones into the socket
@@ -338,6 +339,8 @@ _CHUNK_LINES = 250
 _SUSPECTS_PER_QUERY = 500
 _LINE_QUOTES = sum(4 if is_text else 2 for _, _, is_text in CANONICAL_FIELDS)
 _GENESIS_BYTES = GENESIS.encode()
+# The control characters COPY writes raw: every byte below 0x20 but its own tab and newline.
+_RAW_CONTROLS = bytes(c for c in range(0x20) if c not in b"\t\n")
 _hexdigest = methodcaller("hexdigest")
 
 
@@ -395,7 +398,11 @@ class _CopyChecker:
         fields = blob.replace(b"\n", b"\t").split(b"\t")
         fields.pop()  # after the last newline
         hashes, canonicals, cases = fields[0::6], fields[5::6], fields[3::6]
-        if b"\\" not in blob and blob.count(b'"') == _LINE_QUOTES * len(lines):
+        if (
+            b"\\" not in blob
+            and blob.count(b'"') == _LINE_QUOTES * len(lines)
+            and len(blob.translate(None, _RAW_CONTROLS)) == len(blob)
+        ):
             # No value in the chunk needs escaping: every canonical is exact; hash them all.
             computed = "".join(map(_hexdigest, map(hashlib.sha256, canonicals)))
             if computed.encode() != b"".join(hashes):
@@ -451,6 +458,7 @@ class _CopyChecker:
             if (
                 b"\\" in canonical
                 or canonical.count(b'"') != _LINE_QUOTES
+                or len(canonical.translate(None, _RAW_CONTROLS)) != len(canonical)
                 or sha256(canonical).hexdigest().encode() != digest
             ):
                 self.suspects.append(case)

@@ -235,6 +235,38 @@ def test_the_first_broken_case_is_named_and_a_case_without_events_only_last(chai
     assert (broken.case_id, broken.problem) == (chains[2].pk, "the case has no events")
 
 
+@pytest.mark.parametrize(
+    "reason", ['a "quoted" word', "back\\slash", "bell \x07", "escape \x1b", "unit \x1f"]
+)
+def test_a_hash_taken_over_the_unescaped_bytes_is_caught(chains, reason):
+    # given a last event whose hash was taken over its values put in raw, as PostgreSQL builds
+    # them, not over canonical_event()'s escaped JSON
+    case = CaseFactory()
+    last = add_chain(case, [{"reason": "opened"}, {"reason": reason}])[-1]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+        sql = f"SELECT {audit._pg_canonical_sql()} FROM counterfeits_caseevent e WHERE e.id = %s"  # noqa: S608
+        cursor.execute(sql, [last.pk])
+        raw = cursor.fetchone()[0].encode()
+    CaseEvent.objects.filter(pk=last.pk).update(hash=hashlib.sha256(raw).hexdigest())
+
+    broken = both_paths()[2]
+
+    assert (broken.case_id, broken.seq, broken.problem) == (
+        case.pk,
+        2,
+        "content does not match its hash",
+    )
+
+
+def test_a_seq_below_one_is_reported_alike(chains):
+    CaseEvent.objects.filter(pk=events_of(chains[3])[0].pk).update(seq=0)
+
+    broken = both_paths()[2]
+
+    assert (broken.case_id, broken.problem) == (chains[3].pk, "sequence jumps to 0")
+
+
 @pytest.mark.parametrize("batch", [1, 2, 3, 4, 5, 7])
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5])
 def test_batch_and_chunk_boundaries_change_nothing(chains, monkeypatch, batch, chunk):
