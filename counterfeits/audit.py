@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import compress, groupby, repeat
-from operator import add, eq, itemgetter, methodcaller, not_
+from itertools import groupby
+from operator import itemgetter
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -321,8 +321,9 @@ def verify_all_chains(chunk_size: int = 5000) -> tuple[int, int, BrokenLink | No
     Cases are taken in id order and the first broken link is the one :func:`_check_chain` finds
     in the first broken case; only when every chain holds, a case without any event is named.
     ``cases`` and ``events`` count the cases with events (and their events) up to that point.
-    Memory stays flat at any size. On PostgreSQL the events stream through ``COPY`` (see
-    :func:`_verify_all_chains_postgresql`); elsewhere (SQLite for ``make run``) row by row.
+    Memory stays flat at any size. On PostgreSQL one set-based statement checks every event in
+    parallel workers (see :func:`_pg_check_sql`); elsewhere (SQLite for ``make run``) the events
+    stream row by row.
     """
     if connection.vendor == "postgresql":
         return _verify_all_chains_postgresql()
@@ -356,169 +357,71 @@ def _verify_all_chains_portable(chunk_size: int) -> tuple[int, int, BrokenLink |
     return cases, events_seen, None
 
 
-# --- PostgreSQL: the same checks, with PostgreSQL and Python working side by side ---------------
+# --- PostgreSQL: the same checks as one set-based statement, in parallel workers ----------------
 #
-# PostgreSQL writes one line per event through COPY (on its own core):
-#     hash TAB prev_hash TAB seq TAB case_id TAB (to_state = the case's state) TAB canonical
-# where canonical is CANONICAL_FIELDS concatenated with their values put in *raw*, without JSON
-# escaping (PostgreSQL's to_json() per field would cost more than everything else). For a
-# value without '"', '\' and control characters that is exactly canonical_event()'s bytes. Python
-# only hashes the canonical and compares neighbours' fields; whatever looks wrong (a hash that
-# does not match, a link, a sequence, a final state; or a value that needs escaping: a '"' too
-# many in the line, or a backslash, which is how COPY writes tabs, newlines and backslashes)
-# only makes the case a *suspect*. Each suspect is then checked again by _check_chain() on its
-# rows read through the ORM, in the same snapshot: the report comes from the one definition.
-#
-# Control characters COPY leaves as they are (\x01 ...) give bytes that cannot be any event's
-# canonical JSON (which escapes them), so their hash never matches: a suspect again, never a miss.
+# One aggregate over every event, joined to its case and to its successor (same case, seq + 1),
+# runs in PostgreSQL's parallel workers; Python does nothing per event. An event is *bad* when
+#   - its hash is not the SHA-256 of its canonical bytes (built by _pg_canonical_sql(): values
+#     put in raw, or through to_json() -- the same escaping as canonical_event() -- when one of
+#     them holds '"', '\' or a control character);
+#   - its seq is below 1, or it is seq 1 and its prev_hash is not GENESIS;
+#   - it has a successor whose prev_hash is not its hash;
+#   - it has no successor (it is the case's last event) and does not lead to the case's state.
+# Sequence gaps need no join: every case with events has at least one event without successor
+# and at most one seq 1, so there are as many of each (events - linked = firsts) only when every
+# case runs 1..n; otherwise one GROUP BY names the cases that do not.
+# The lowest case that fails is read again through the ORM and _check_chain() reports its first
+# broken link, in the same snapshot: the report comes from the one definition.
 
-_PG_BATCH = 200_000  # events per COPY; the suspects of one are checked before the next
-# Lines checked together: few enough that PostgreSQL writes the next ones into the socket
-# meanwhile (2000 left it waiting: 20-25% slower end to end).
-_CHUNK_LINES = 250
-_SUSPECTS_PER_QUERY = 500
-_LINE_QUOTES = sum(4 if is_text else 2 for _, _, is_text in CANONICAL_FIELDS)
-_GENESIS_BYTES = GENESIS.encode()
-_hexdigest = methodcaller("hexdigest")
+# The characters canonical_event() escapes (json.encoder.encode_basestring), as a regex.
+_NEEDS_ESCAPING = r'[\x01-\x1f"\\]'
 
 
-def _pg_canonical_sql() -> str:
-    """canonical_event()'s template as a PostgreSQL expression over ``e``, values put in raw."""
+def _pg_canonical_sql(*, escaped: bool = False) -> str:
+    """canonical_event()'s template as a PostgreSQL expression over ``e``: values put in raw
+    (the same bytes for values without '"', '\\' and control characters), or ``escaped`` by
+    to_json() (the same bytes for every value, and several times slower)."""
     parts, literal = [], "{"
     for key, column, is_text in CANONICAL_FIELDS:
-        literal += f'"{key}":' + ('"' if is_text else "")
+        raw = is_text and (column == "at" or not escaped)
+        literal += f'"{key}":' + ('"' if raw else "")
         parts.append(f"'{literal}'")
         if column == "at":
             # In UTC (the session's time zone, set below), as isoformat(timespec="microseconds").
             parts.append("""to_char(e.at, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')""")
+        elif is_text and escaped:
+            parts.append(f"to_json(e.{column})::text")
         else:
             parts.append(f"e.{column}")
-        literal = ('"' if is_text else "") + ","
+        literal = ('"' if raw else "") + ","
     parts.append(f"'{literal[:-1]}}}'")
     return f"concat({', '.join(parts)})"
 
 
-class _CopyChecker:
-    """The file COPY writes its lines to: checks them in chunks, collects the suspect cases."""
-
-    def __init__(self) -> None:
-        self.lines: list[bytes] = []
-        self.suspects: list[bytes] = []
-        self.events = 0
-        self.closed = 0  # cases whose last event has been read
-        # The case being read: its id, last seq, last hash, whether its last event leads to
-        # the case's state ('t'), its number of events so far, and whether a link is broken.
-        self.case: bytes | None = None
-        self.seq = self.hash = b""
-        self.at_state = b"t"
-        self.count = 0
-        self.broken = False
-
-    def write(self, line: bytes) -> None:
-        lines = self.lines
-        lines.append(line)
-        if len(lines) >= _CHUNK_LINES:
-            self.check()
-
-    def close_case(self) -> None:
-        """The case being read has no more events: its last one must lead to the case's state,
-        and its seqs (unique and ascending, the first one 1) must end at its number of events."""
-        if self.broken or self.at_state != b"t" or int(self.seq) != self.count:
-            self.suspects.append(self.case)  # type: ignore[arg-type]
-        self.closed += 1
-
-    def check(self) -> None:
-        lines, self.lines = self.lines, []
-        if not lines:
-            return
-        self.events += len(lines)
-        blob = b"".join(lines)
-        fields = blob.replace(b"\n", b"\t").split(b"\t")
-        fields.pop()  # after the last newline
-        hashes, canonicals, cases = fields[0::6], fields[5::6], fields[3::6]
-        if b"\\" not in blob and blob.count(b'"') == _LINE_QUOTES * len(lines):
-            # No value in the chunk needs escaping: every canonical is exact; hash them all.
-            computed = "".join(map(_hexdigest, map(hashlib.sha256, canonicals)))
-            if computed.encode() != b"".join(hashes):
-                self._hash_suspects(hashes, cases, canonicals)
-        else:
-            self._hash_suspects(hashes, cases, canonicals)
-        columns = (hashes, fields[1::6], fields[2::6], cases, fields[4::6])
-        if not self._links_hold(*columns):
-            self._link_suspects(*columns)
-
-    def _links_hold(
-        self, hashes: list, prevs: list, seqs: list, cases: list, at_states: list
-    ) -> bool:
-        """Whether every link of the chunk holds, compared a column at a time (no Python per
-        event); if so the state moves on to its last event. Otherwise _link_suspects looks."""
-        same_case = list(map(eq, cases, [self.case, *cases[:-1]]))
-        # Within a case each event links to the one before and the seq grows by one.
-        if same_case != list(map(eq, prevs, [self.hash, *hashes[:-1]])):
-            return False
-        numbers = list(map(int, seqs))
-        before = int(self.seq) if self.seq else -1
-        if same_case != list(map(eq, numbers, map(add, [before, *numbers[:-1]], repeat(1)))):
-            return False
-        # A case begins with seq 1 and GENESIS; the case before it ends in the case's state.
-        starts = list(map(not_, same_case))
-        first_prevs = list(compress(prevs, starts))
-        first_seqs = list(compress(seqs, starts))
-        ends = list(compress([self.at_state, *at_states[:-1]], starts))
-        if (
-            first_prevs.count(_GENESIS_BYTES) != len(first_prevs)
-            or first_seqs.count(b"1") != len(first_seqs)
-            or ends.count(b"t") != len(ends)
-        ):
-            return False
-        if first_seqs:
-            self.closed += len(first_seqs) - (self.case is None)
-            self.count = starts[::-1].index(True) + 1
-            self.broken = False
-        else:
-            self.count += len(starts)
-        self.case, self.seq, self.hash, self.at_state = (
-            cases[-1],
-            seqs[-1],
-            hashes[-1],
-            at_states[-1],
-        )
-        return True
-
-    def _hash_suspects(self, hashes: list, cases: list, canonicals: list) -> None:
-        """The case of each event whose canonical needs escaping or does not match its hash."""
-        sha256 = hashlib.sha256
-        for digest, case, canonical in zip(hashes, cases, canonicals, strict=True):
-            if (
-                b"\\" in canonical
-                or canonical.count(b'"') != _LINE_QUOTES
-                or sha256(canonical).hexdigest().encode() != digest
-            ):
-                self.suspects.append(case)
-
-    def _link_suspects(
-        self, hashes: list, prevs: list, seqs: list, cases: list, at_states: list
-    ) -> None:
-        """_check_chain's other checks: the sequence, the links, the final state."""
-        case, seq, digest, at_state = self.case, self.seq, self.hash, self.at_state
-        count, broken = self.count, self.broken
-        for this_hash, prev, this_seq, this_case, this_at_state in zip(
-            hashes, prevs, seqs, cases, at_states, strict=True
-        ):
-            if this_case == case:
-                count += 1
-                if prev != digest:
-                    broken = True
-            else:
-                if count:
-                    self.case, self.seq, self.at_state = case, seq, at_state
-                    self.count, self.broken = count, broken
-                    self.close_case()
-                case, count = this_case, 1
-                broken = this_seq != b"1" or prev != _GENESIS_BYTES
-            seq, digest, at_state = this_seq, this_hash, this_at_state
-        self.case, self.seq, self.hash, self.at_state = case, seq, digest, at_state
-        self.count, self.broken = count, broken
+def _pg_check_sql() -> str:
+    """The statement: (events, events with a successor, events with seq 1, lowest bad case)."""
+    # prev_hash is left out of the test: one that is not hex fails its link (or GENESIS) anyway.
+    free_text = " || ".join(
+        f"e.{column}"
+        for _, column, is_text in CANONICAL_FIELDS
+        if is_text and column not in ("at", "prev_hash")
+    )
+    digest = "encode(sha256(convert_to({}, 'UTF8')), 'hex')"
+    # Table names and our own expressions only.
+    return f"""
+        SELECT count(*), count(s.seq), count(*) FILTER (WHERE e.seq = 1),
+            min(e.case_id) FILTER (WHERE
+                e.seq < 1
+                OR (e.seq = 1 AND e.prev_hash <> %(genesis)s)
+                OR (s.seq IS NOT NULL AND s.prev_hash <> e.hash)
+                OR (s.seq IS NULL AND e.to_state <> c.state)
+                OR e.hash <> CASE WHEN ({free_text}) ~ %(needs_escaping)s
+                    THEN {digest.format(_pg_canonical_sql(escaped=True))}
+                    ELSE {digest.format(_pg_canonical_sql())} END)
+        FROM {CaseEvent._meta.db_table} e
+        JOIN {Case._meta.db_table} c ON c.id = e.case_id
+        LEFT JOIN {CaseEvent._meta.db_table} s ON s.case_id = e.case_id AND s.seq = e.seq + 1
+    """  # noqa: S608
 
 
 def _verify_all_chains_postgresql() -> tuple[int, int, BrokenLink | None]:
@@ -527,16 +430,16 @@ def _verify_all_chains_postgresql() -> tuple[int, int, BrokenLink | None]:
         try:
             with connection.cursor() as cursor:
                 if outermost:
-                    # One snapshot for the stream and for the second look at its suspects.
+                    # One snapshot for the statement and for the second look at a failing case.
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 # SET LOCAL: until the transaction ends, or the savepoint if nested (rolled
-                # back below). The plan wanted streams: one merge join in the order of the
-                # (case, seq) index, where the planner would rather sort a batch it thinks small
-                # (on disk, before the first line) or take a parallel hash join.
+                # back below). No JIT: compiling the expressions saves nothing measurable.
+                # work_mem: a parallel hash may take it x hash_mem_multiplier x processes;
+                # 16MB holds the successor join of ~600k events in memory (4MB: 16 batches,
+                # the wide outer rows written to temp files and read back), and beyond that
+                # it batches: bounded at any size.
                 cursor.execute(
-                    "SET LOCAL TIME ZONE 'UTC'; SET LOCAL jit = off; "
-                    "SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off; "
-                    "SET LOCAL max_parallel_workers_per_gather = 0"
+                    "SET LOCAL TIME ZONE 'UTC'; SET LOCAL jit = off; SET LOCAL work_mem = '16MB'"
                 )
                 return _pg_verify(cursor)
         finally:
@@ -544,59 +447,24 @@ def _verify_all_chains_postgresql() -> tuple[int, int, BrokenLink | None]:
 
 
 def _pg_verify(cursor) -> tuple[int, int, BrokenLink | None]:  # noqa: ANN001 - a DB-API cursor
-    # Table names and our own expression only.
-    select = (
-        "SELECT e.hash, e.prev_hash, e.seq, e.case_id, e.to_state = c.state, "  # noqa: S608
-        f"{_pg_canonical_sql()} FROM {CaseEvent._meta.db_table} e "
-        f"JOIN {Case._meta.db_table} c ON c.id = e.case_id"
-    )
-    cases = events = 0
-    since = 0  # every case below this id is checked
-    while True:
-        checker = _CopyChecker()
-        cursor.copy_expert(
-            f"COPY ({select} WHERE e.case_id >= {since} AND c.id >= {since} "
-            f"ORDER BY e.case_id, e.seq LIMIT {_PG_BATCH}) TO STDOUT",
-            checker,
+    cursor.execute(_pg_check_sql(), {"genesis": GENESIS, "needs_escaping": _NEEDS_ESCAPING})
+    events, linked, firsts, first_bad = cursor.fetchone()
+    failing = [] if first_bad is None else [first_bad]
+    if events - linked != firsts:
+        # Some case does not run 1..n: a gap, or no seq 1.
+        cursor.execute(
+            f"SELECT case_id FROM {CaseEvent._meta.db_table} GROUP BY case_id "  # noqa: S608
+            "HAVING count(*) <> max(seq) OR min(seq) <> 1 ORDER BY case_id LIMIT 1"
         )
-        checker.check()
-        finished = checker.events < _PG_BATCH
-        if finished or not checker.closed:
-            # The last case is whole; or it alone filled the batch: check it the slow way.
-            if not finished:
-                checker.suspects.append(checker.case)  # type: ignore[arg-type]
-                whole = CaseEvent.objects.filter(case_id=int(checker.case)).count()  # type: ignore[arg-type]
-                checker.events += whole - checker.count
-            if checker.count:
-                checker.close_case()
-            since = int(checker.case or 0) + 1
-        else:
-            # The batch ended inside its last case: the next batch reads that case again.
-            checker.events -= checker.count
-            since = int(checker.case)  # type: ignore[arg-type]
-        broken = _check_suspects(sorted({int(case) for case in checker.suspects}))
-        if broken is not None:
-            return (*_counts_through(broken.case_id), broken)
-        cases += checker.closed
-        events += checker.events
-        if finished:
-            return cases, events, _case_without_events(cases)
-
-
-def _check_suspects(case_ids: list[int]) -> BrokenLink | None:
-    """The first broken link of these cases (ascending ids), by _check_chain on their rows."""
-    for start in range(0, len(case_ids), _SUSPECTS_PER_QUERY):
-        batch = case_ids[start : start + _SUSPECTS_PER_QUERY]
-        states = dict(Case.objects.filter(pk__in=batch).values_list("pk", "state"))
-        rows = (
-            CaseEvent.objects.filter(case_id__in=batch)
-            .order_by("case_id", "seq")
-            .values_list(*_ROW_FIELDS)
-        )
-        for _, _, broken in _first_broken(rows.iterator(chunk_size=5000), states):
-            if broken:
-                return broken
-    return None
+        failing += [case_id for (case_id,) in cursor.fetchall()]
+    if failing:
+        broken = verify_case_chain(min(failing))
+        if broken is None:
+            # The statement and _check_chain disagree (neither should): the portable path decides.
+            return _verify_all_chains_portable(5000)
+        return (*_counts_through(broken.case_id), broken)
+    # Every case with events has exactly one seq 1.
+    return firsts, events, _case_without_events(firsts)
 
 
 def _counts_through(case_id: int) -> tuple[int, int]:

@@ -1,7 +1,7 @@
-"""verify_all_chains on PostgreSQL (COPY, canonical bytes built by PostgreSQL) gives the same
-results as the portable path (row by row through the ORM, as on SQLite) on awkward text, on
-timestamps with and without microseconds, on every kind of tampering and at every chunk and
-batch boundary."""
+"""verify_all_chains on PostgreSQL (one set-based statement, canonical bytes built by
+PostgreSQL) gives the same results as the portable path (row by row through the ORM, as on
+SQLite) on awkward text, on timestamps with and without microseconds, on every kind of tampering
+and in a parallel plan."""
 
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
@@ -235,17 +235,78 @@ def test_the_first_broken_case_is_named_and_a_case_without_events_only_last(chai
     assert (broken.case_id, broken.problem) == (chains[2].pk, "the case has no events")
 
 
-@pytest.mark.parametrize("batch", [1, 2, 3, 4, 5, 7])
-@pytest.mark.parametrize("chunk", [1, 2, 3, 5])
-def test_batch_and_chunk_boundaries_change_nothing(chains, monkeypatch, batch, chunk):
-    monkeypatch.setattr(audit, "_PG_BATCH", batch)
-    monkeypatch.setattr(audit, "_CHUNK_LINES", chunk)
+@pytest.mark.parametrize("tamper", TAMPERINGS, ids=lambda tamper: tamper.__name__)
+def test_a_parallel_plan_reports_alike(chains, tamper):
+    # given the planner told that parallel workers cost nothing, even for these few rows
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0; "
+            "SET LOCAL min_parallel_table_scan_size = 0; "
+            "SET LOCAL max_parallel_workers_per_gather = 2"
+        )
+        cursor.execute(
+            "EXPLAIN " + audit._pg_check_sql(),
+            {"genesis": GENESIS, "needs_escaping": audit._NEEDS_ESCAPING},
+        )
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "Parallel Seq Scan" in plan
 
     assert both_paths()[2] is None
-    tamper_reason(chains[7])
-    assert both_paths()[2].case_id == chains[7].pk
-    delete_last(chains[3])
-    assert both_paths()[2].case_id == chains[3].pk
+    tamper(chains[5])
+    assert both_paths()[2].case_id == chains[5].pk
+
+
+def test_the_escaped_canonical_is_canonical_event_for_every_value(chains):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+        sql = f"SELECT e.id, {audit._pg_canonical_sql(escaped=True)} FROM counterfeits_caseevent e"  # noqa: S608
+        cursor.execute(sql)
+        built = {pk: text.encode() for pk, text in cursor.fetchall()}
+        transaction.set_rollback(True)
+    for event in CaseEvent.objects.all():
+        fields = (event.transition, event.from_state, event.to_state, event.actor_label)
+        fields += (event.actor_role, event.reason, event.at, event.prev_hash)
+        assert built[event.pk] == canonical_event(event.case_id, event.seq, *fields)
+
+
+@pytest.mark.parametrize(
+    "reason", ['a "quoted" word', "back\\slash", "bell \x07", "escape \x1b", "unit \x1f"]
+)
+def test_a_hash_taken_over_the_unescaped_bytes_is_caught(chains, reason):
+    # given a last event whose hash was taken over its values put in raw, as PostgreSQL builds
+    # them, not over canonical_event()'s escaped JSON
+    case = CaseFactory()
+    last = add_chain(case, [{"reason": "opened"}, {"reason": reason}])[-1]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+        sql = f"SELECT {audit._pg_canonical_sql()} FROM counterfeits_caseevent e WHERE e.id = %s"  # noqa: S608
+        cursor.execute(sql, [last.pk])
+        raw = cursor.fetchone()[0].encode()
+    CaseEvent.objects.filter(pk=last.pk).update(hash=hashlib.sha256(raw).hexdigest())
+
+    broken = both_paths()[2]
+
+    assert (broken.case_id, broken.seq, broken.problem) == (
+        case.pk,
+        2,
+        "content does not match its hash",
+    )
+
+
+def test_a_seq_below_one_is_reported_alike(chains):
+    CaseEvent.objects.filter(pk=events_of(chains[3])[0].pk).update(seq=0)
+
+    broken = both_paths()[2]
+
+    assert (broken.case_id, broken.problem) == (chains[3].pk, "sequence jumps to 0")
+
+
+def test_when_the_statement_and_check_chain_disagree_the_portable_path_decides(chains, monkeypatch):
+    tamper_reason(chains[3])
+    monkeypatch.setattr(audit, "verify_case_chain", lambda case_id: None)
+
+    assert audit._verify_all_chains_postgresql() == audit._verify_all_chains_portable(5000)
+    assert audit._verify_all_chains_postgresql()[2].case_id == chains[3].pk
 
 
 def test_settings_of_the_check_do_not_outlive_it_in_a_callers_transaction(chains):
