@@ -178,8 +178,13 @@ class Case(FSMModelMixin, models.Model):
     writes the CaseEvent and queues the side effects.
     """
 
-    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="cases")
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="cases")
+    # seller, brand and assignee have no index of their own: the (seller, state), (brand, state)
+    # and (assignee, state) indexes in Meta serve every lookup by them, and every state change
+    # (the sweep's above all) updates each index the table has.
+    seller = models.ForeignKey(
+        "sellers.Seller", on_delete=models.PROTECT, related_name="cases", db_index=False
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="cases", db_index=False)
     listings = models.ManyToManyField("listings.Listing", related_name="cases", blank=True)
     state = FSMField(
         default=CaseState.OPEN, choices=CaseState.choices, protected=True, max_length=20
@@ -192,6 +197,7 @@ class Case(FSMModelMixin, models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
+        db_index=False,
     )
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
