@@ -1,4 +1,5 @@
-"""API-wide error handling: domain refusals become 409 with a clear message."""
+"""API-wide error handling (domain refusals become 409 with a clear message) and the response
+format of times shared by the APIs."""
 
 from datetime import datetime, tzinfo
 from typing import Any

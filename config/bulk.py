@@ -5,6 +5,8 @@ Django's ``bulk_update`` writes ``SET f = CASE WHEN id = 1 THEN … WHEN id = 2 
 builds and resolves an expression object per row and field: at a few thousand rows that is most
 of a batch's time (63% of ``sweep_deadlines`` in py-spy, docs/performance.md). On PostgreSQL
 the values travel as one array per column instead: ``UPDATE … FROM unnest(…) WHERE id = …``.
+
+Also :func:`without_flush_wait`, for a write whose loss in a database crash costs nothing.
 """
 
 import io
@@ -27,6 +29,17 @@ from django.db.models.expressions import RawSQL
 
 # Rows per statement: arrays this long are still cheap to send and to plan.
 CHUNK = 5000
+
+
+def without_flush_wait(sql: str) -> str:
+    """``sql`` (PostgreSQL) made to commit without waiting for the WAL flush, in the same round
+    trip: sent outside a transaction, PostgreSQL runs ``SET LOCAL …; sql`` as one implicit
+    transaction and the setting ends with it. Inside a transaction the setting would hold for
+    the caller's other writes too, whose durability is not ours to change: ``sql`` as it is.
+    """
+    if connection.in_atomic_block:
+        return sql
+    return "SET LOCAL synchronous_commit TO OFF; " + sql
 
 
 def bulk_update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
@@ -149,9 +162,7 @@ def _copy_text(value: object) -> str:
     if value is None:
         return "\\N"
     if isinstance(value, str):
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.translate(_COPY_ESCAPES)
-        return value
+        return _copy_str(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, datetime):

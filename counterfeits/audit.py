@@ -7,7 +7,7 @@ breaks the chain at that row.
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
@@ -26,9 +26,6 @@ from .roles import actor_role
 GENESIS = "0" * 64
 
 
-# The canonical JSON of an event, written out by hand with its keys in sorted order: the same
-# bytes as json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), several times
-# faster, which matters when verify_audit_chain streams millions of events.
 # (key, CaseEvent column, whether the value is a JSON string), in the order of the keys: the
 # Python template below and PostgreSQL's concatenation in _pg_canonical_sql() both come from it.
 CANONICAL_FIELDS = (
@@ -43,6 +40,10 @@ CANONICAL_FIELDS = (
     ("to", "to_state", True),
     ("transition", "transition", True),
 )
+
+# The canonical JSON of an event, written out by hand with its keys in sorted order: the same
+# bytes as json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), several times
+# faster, which matters when verify_audit_chain streams millions of events.
 _quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
 _TEMPLATE = "{%s}" % ",".join(  # noqa: UP031 - a %-template built from the field list
     f'"{key}":{"%s" if is_text else "%d"}' for key, _, is_text in CANONICAL_FIELDS
@@ -129,11 +130,11 @@ def event_row(
 ) -> tuple:
     """An event as a tuple of :data:`EVENT_ROW_FIELDS`, its hash chained after ``prev_hash``:
     what :func:`new_event` makes, without a model instance (the sweep writes thousands)."""
-    data = canonical_event(
-        case_id, seq, transition, from_state, to_state, actor_label, actor_role, reason, at,
-        prev_hash,
+    digest = event_digest(
+        case_id=case_id, seq=seq, transition=transition, from_state=from_state,
+        to_state=to_state, actor_label=actor_label, actor_role=actor_role, reason=reason, at=at,
+        prev_hash=prev_hash,
     )  # fmt: skip
-    digest = hashlib.sha256(data).hexdigest()
     return (
         case_id, seq, transition, from_state, to_state, actor_id, actor_label, actor_role,
         reason, at, prev_hash, digest,
@@ -330,25 +331,16 @@ def verify_all_chains(chunk_size: int = 5000) -> tuple[int, int, BrokenLink | No
     return _verify_all_chains_portable(chunk_size)
 
 
-def _first_broken(
-    rows: Iterable[tuple], states: dict[int, str]
-) -> Iterator[tuple[int, int, BrokenLink | None]]:
-    """For each case of ``rows`` (tuples of _ROW_FIELDS in (case, seq) order): (case id, its
-    number of events, its first broken link or None), checked against its state in ``states``."""
-    for case_id, group in groupby(rows, key=itemgetter(0)):
-        chain = list(group)
-        yield case_id, len(chain), _check_chain(case_id, chain, states.get(case_id))
-
-
 def _verify_all_chains_portable(chunk_size: int) -> tuple[int, int, BrokenLink | None]:
     """Stream every event in (case, seq) order through a server-side cursor, as tuples."""
     states = dict(Case.objects.values_list("pk", "state").iterator(chunk_size=chunk_size))
     rows = CaseEvent.objects.order_by("case_id", "seq").values_list(*_ROW_FIELDS)
     cases = events_seen = 0
-    for case_id, count, broken in _first_broken(rows.iterator(chunk_size=chunk_size), states):
-        states.pop(case_id, None)
+    for case_id, group in groupby(rows.iterator(chunk_size=chunk_size), key=itemgetter(0)):
+        chain = list(group)
         cases += 1
-        events_seen += count
+        events_seen += len(chain)
+        broken = _check_chain(case_id, chain, states.pop(case_id, None))
         if broken:
             return cases, events_seen, broken
     for case_id in sorted(states):

@@ -33,11 +33,10 @@ from functools import cache
 from typing import Any
 
 from django.db import DatabaseError, DataError, connection, transaction
-from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from counterfeits.models import Brand
-from sellers.identity import JUNK, REFRESH_TASK, set_payment_accounts
+from sellers.identity import JUNK, enqueue_refresh, set_payment_accounts
 from sellers.models import Seller
 
 from .importer import (
@@ -428,28 +427,10 @@ def _write_sellers(cursor: Any, report: ImportReport) -> None:
     _dedupe(cursor, "seller")
     columns = {name: f"u.{_quote(name)}" for name in SCHEMAS["seller"] if name not in SELLER_EXTRAS}
     upsert, params = _upsert_sql("seller", columns, "import_seller_u u")
-    now = timezone.now()
-    # The ids written go straight into the outbox, BATCH ids a message (enqueue_refresh's shape).
-    from sellers.identity import BATCH
-
-    cursor.execute(
-        f"WITH up AS ({upsert} RETURNING id) "  # noqa: S608 - our own names
-        "INSERT INTO outbox_outboxmessage "
-        "(task, args, created_at, available_at, attempts, last_error) "
-        "SELECT %s, jsonb_build_array(jsonb_agg(id ORDER BY id)), %s, %s, 0, '' FROM "
-        f"(SELECT id, (row_number() OVER (ORDER BY id) - 1) / {BATCH} AS g FROM up) x "
-        "GROUP BY g RETURNING id",
-        [*params, REFRESH_TASK, now, now],
-    )
-    messages = [row[0] for row in cursor.fetchall()]
-    if messages:
-        from functools import partial
-
-        from outbox.services import publish
-
-        transaction.on_commit(partial(publish, messages))
-    cursor.execute("SELECT count(*) FROM import_seller_u")
-    report.upserted["seller"] += cursor.fetchone()[0]
+    cursor.execute(f"{upsert} RETURNING id", params)
+    ids = [row[0] for row in cursor.fetchall()]
+    enqueue_refresh(ids)  # the sellers' identifiers and rings, owed to the worker
+    report.upserted["seller"] += len(ids)
     cursor.execute(
         "SELECT s.id, u.payment_account FROM import_seller_u u "  # noqa: S608 - our own names
         f"JOIN {_quote(Seller._meta.db_table)} s ON s.external_id = u.external_id "  # noqa: S608

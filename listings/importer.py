@@ -782,9 +782,10 @@ def _write_batch(batch: Any, report: ImportReport, known: KnownIds) -> list[BadR
     return write_chunk(batch, report)
 
 
-def sql_path_available(fmt: str) -> bool:
-    """Whether this database takes the set-based path (``listings.import_sql``)."""
-    return connection.vendor == "postgresql" and fmt in FORMATS
+def sql_path_available() -> bool:
+    """Whether this database takes the set-based path (``listings.import_sql``), whatever the
+    file's format."""
+    return connection.vendor == "postgresql"
 
 
 def import_catalog(
@@ -812,8 +813,8 @@ def import_catalog(
     """
     path = Path(path)
     fmt = detect_format(path, fmt)
-    sql = sql_path_available(fmt) if use_sql is None else use_sql
-    if sql and not sql_path_available(fmt):
+    sql = sql_path_available() if use_sql is None else use_sql
+    if sql and not sql_path_available():
         raise ValueError("The set-based import needs PostgreSQL.")
     if batch_size is None:
         batch_size = SQL_BATCH_SIZE if sql else DEFAULT_BATCH_SIZE
@@ -995,7 +996,8 @@ def _import_python_rows(
     report: ImportReport,
     commit: Callable[[Any, int], None],
 ) -> int:
-    """Read, validate and write row by row in Python (SQLite, CSV); returns the last line."""
+    """Read, validate and write row by row in Python (not PostgreSQL, or ``use_sql=False``);
+    returns the last line."""
     batch = PythonBatch()
     in_batch = 0
     # newline="" lets the csv module see line ends inside quoted fields.

@@ -18,6 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from config.bulk import without_flush_wait
+
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -68,20 +70,20 @@ CLAIMED = ("id", "task", "args", "leased_until", "attempts")
 
 def _claim_in_one_statement(ids: list[int], now: datetime) -> list[OutboxMessage]:
     # The same claim as the portable one (rows another claimer holds are skipped, a leased or
-    # done row is left alone) in one round trip: outside a transaction PostgreSQL runs the two
-    # statements as one implicit transaction. A lease lost in a database crash only lets the
+    # done row is left alone) in one round trip. A lease lost in a database crash only lets the
     # relay publish the message again, which every outbox task tolerates (they are
     # idempotent): the commit need not wait for the WAL flush, a second fsync on every request
     # that enqueues otherwise.
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SET LOCAL synchronous_commit TO OFF; "  # noqa: S608 - model names only
-            f"UPDATE {table} SET leased_until = %s, attempts = attempts + 1 "
-            f"WHERE id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND done_at IS NULL "
-            "AND (leased_until IS NULL OR leased_until < %s) "
-            "ORDER BY id FOR UPDATE SKIP LOCKED) "
-            f"RETURNING {', '.join(CLAIMED)}",
+            without_flush_wait(
+                f"UPDATE {table} SET leased_until = %s, attempts = attempts + 1 "  # noqa: S608
+                f"WHERE id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND done_at IS NULL "
+                "AND (leased_until IS NULL OR leased_until < %s) "
+                "ORDER BY id FOR UPDATE SKIP LOCKED) "
+                f"RETURNING {', '.join(CLAIMED)}"
+            ),
             [now + lease(), ids, now],
         )
         claimed = cursor.fetchall()

@@ -25,6 +25,7 @@ from listings.models import Sale
 from sellers.rings import linked_sellers_by_seller
 
 from .routing import Nexus
+from .signing import canonical_text as _dumps
 
 SCHEMA_ID = "touchstone.referral/1"
 
@@ -33,10 +34,6 @@ def _iso(value: Any) -> str | None:
     if value is None:
         return None
     return value.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z")
-
-
-# Canonical JSON as text: ``referrals.signing.canonical_json`` without the UTF-8 encoding.
-_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 class CaseRow(NamedTuple):

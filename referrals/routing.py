@@ -26,15 +26,20 @@ def nexus_countries(case: Case) -> Nexus:
 
 
 def active_rules() -> list[RoutingRule]:
-    """The routing rules of active authorities (read once per batch of cases)."""
-    return list(RoutingRule.objects.select_related("authority").filter(authority__active=True))
+    """The routing rules of active authorities (read once per batch of cases), each with its
+    countries in upper case as ``upper_countries`` (a batch routes a thousand cases with them)."""
+    rules = list(RoutingRule.objects.select_related("authority").filter(authority__active=True))
+    for rule in rules:
+        rule.upper_countries = frozenset(c.upper() for c in rule.countries)
+    return rules
 
 
 def route_nexus(nexus: Nexus, rules: list[RoutingRule]) -> list[Authority]:
-    """The authorities whose rules select a case with this nexus, in code order."""
+    """The authorities whose rules (from :func:`active_rules`) select a case with this nexus,
+    in code order."""
     chosen: dict[int, Authority] = {}
     for rule in rules:
-        countries = _countries(rule)
+        countries = rule.upper_countries
         hit = (
             (rule.on_seller_country and nexus["seller"] & countries)
             or (rule.on_marketplace_country and nexus["marketplace"] & countries)
@@ -43,16 +48,6 @@ def route_nexus(nexus: Nexus, rules: list[RoutingRule]) -> list[Authority]:
         if hit:
             chosen[rule.authority_id] = rule.authority
     return sorted(chosen.values(), key=lambda a: a.code)
-
-
-def _countries(rule: RoutingRule) -> frozenset[str]:
-    """The rule's countries in upper case, worked out once per rule read (a sweep batch routes
-    a thousand cases with the same rules); again if ``countries`` is replaced."""
-    cached = rule.__dict__.get("_upper_countries")
-    if cached is None or cached[0] is not rule.countries:
-        cached = (rule.countries, frozenset(c.upper() for c in rule.countries))
-        rule.__dict__["_upper_countries"] = cached
-    return cached[1]
 
 
 def route(case: Case) -> list[Authority]:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.bulk import allocate_ids, bulk_update_rows, in_ids, insert_rows
+from config.bulk import allocate_ids, bulk_update_rows, in_ids, insert_rows, without_flush_wait
 from counterfeits.models import Case
 from outbox.services import enqueue, enqueue_many
 
@@ -196,9 +196,7 @@ class NewReferral(NamedTuple):
         return referral
 
 
-def create_referrals_for(
-    cases: list[Case], facts: dict[int, CaseFacts] | None = None
-) -> dict[int, list[Referral]]:
+def create_referrals_for(cases: list[Case]) -> dict[int, list[Referral]]:
     """Build, freeze and sign the referrals of many cases at once (see :func:`write_referrals`).
 
     ``cases`` come with ``seller`` and ``brand`` loaded. Returns the referrals made, by case id.
@@ -206,7 +204,7 @@ def create_referrals_for(
     if not cases:
         return {}
     rows = [case_row(case) for case in cases]
-    made = write_referrals(rows, facts if facts is not None else load_facts(rows))
+    made = write_referrals(rows, load_facts(rows))
     by_pk = {case.pk: case for case in cases}
     return {
         case_id: [item.instance(by_pk[case_id]) for item in items]
@@ -509,13 +507,10 @@ def log_access(
     if durable or connection.vendor != "postgresql":
         entry.save(force_insert=True)
         return entry
-    # The setting and the insert in one round trip: outside a transaction, PostgreSQL runs a
-    # multi-statement query as one implicit transaction, and SET LOCAL holds for it.
     fields = [field for field in AccessLogEntry._meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
-    sql = (
-        f"SET LOCAL synchronous_commit TO OFF; "  # noqa: S608 - model names only
-        f"INSERT INTO {quote(AccessLogEntry._meta.db_table)} "
+    sql = without_flush_wait(
+        f"INSERT INTO {quote(AccessLogEntry._meta.db_table)} "  # noqa: S608 - model names only
         f"({', '.join(quote(field.column) for field in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote('id')}"
     )

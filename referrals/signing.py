@@ -23,12 +23,13 @@ from django.utils import timezone
 
 from .models import SigningKey
 
+# Canonical JSON as text: sorted keys, no insignificant white space, non-ASCII kept as is.
+canonical_text = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
 
 def canonical_json(data: Any) -> bytes:
     """Sorted keys, no insignificant white space, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return canonical_text(data).encode("utf-8")
 
 
 def key_id_for(public_key: Ed25519PublicKey) -> str:

@@ -366,8 +366,9 @@ def _insert_rows(rows: list[IdentifierRow]) -> None:
 def refresh_identifiers(seller_ids: Iterable[int], *, alert: bool = True) -> None:
     """Recompute these sellers' identifiers, re-link their groups, raise repeat-offender alerts.
 
-    Call it from every path that creates or changes sellers (catalog import, admin, services),
-    with the ids it touched; it is cheap for a handful and batched for a whole catalog.
+    Call it from every path that creates or changes sellers (admin, services), with the ids it
+    touched; it is cheap for a handful and batched for a whole catalog. The catalog import owes
+    it to the worker instead (:func:`enqueue_refresh`).
     Running it twice changes nothing.
     """
     from .rings import flag_repeat_offenders, regroup
@@ -402,7 +403,7 @@ def set_payment_accounts(accounts: dict[int, str], *, refresh: bool = True) -> N
 
     Each replaces that seller's previous payment account; an empty value removes it. The clear
     value is stored nowhere: only HMAC-SHA256 under ``IDENTITY_HASH_KEY``. The catalog import
-    passes its ``payment_account`` column here (``refresh=False``, then ``refresh_identifiers``).
+    passes its ``payment_account`` column here (``refresh=False``, then ``enqueue_refresh``).
     """
     digests = {int(pk): hash_payment_account(raw) for pk, raw in accounts.items()}
     for chunk in _chunks(sorted(digests)):

@@ -496,12 +496,7 @@ def linked_sellers_for_packet(case: Case) -> list[dict]:
     kinds shared directly with the case's seller or, when linked only through others, the kinds
     that tie that seller into the group.
     """
-    return linked_sellers_of(case.seller)
-
-
-def linked_sellers_of(seller: Seller) -> list[dict]:
-    """:func:`linked_sellers_for_packet` for the case's seller (its ``pk`` and ``link_group``
-    are all it reads of it)."""
+    seller = case.seller
     if seller.link_group is None:
         return []
     return linked_sellers_by_seller([(seller.pk, seller.link_group)])[seller.pk]

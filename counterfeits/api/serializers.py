@@ -1,6 +1,7 @@
 """Serializers for brand reports and cases. They validate shapes; services hold the rules."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -231,10 +232,13 @@ def file_validated_report(
 # else (a missing or odd value, evidence, multipart, an id that is not found) returns None and
 # goes through the serializer, so every error body is the serializer's own.
 
-PLAIN_TEXTS = {"explanation": 10000, "notifier_name": 200, "notifier_email": None}
+# The texts and their limits, as ReportCreateSerializer declares them.
+PLAIN_TEXTS = {
+    name: ReportCreateSerializer._declared_fields[name].max_length
+    for name in ("explanation", "notifier_name", "notifier_email")
+}
 NOT_PLAIN = frozenset({"evidence", "evidence_kind", "evidence_description"})
 MAX_ID = 2**63 - 1
-_email = serializers.EmailField().validators[-1]
 
 
 def _plain_id(value: object) -> bool:
@@ -280,7 +284,7 @@ def plain_report_data(data: object, request: object) -> dict | None:
     if None in texts.values():
         return None
     try:
-        _email(texts["notifier_email"])
+        validate_email(texts["notifier_email"])
     except DjangoValidationError:
         return None
     try:

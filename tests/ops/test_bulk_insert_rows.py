@@ -8,13 +8,13 @@ from django.db import connection
 from django.utils import timezone
 
 from config.bulk import allocate_ids, in_ids, insert_rows
+from counterfeits.audit import EVENT_ROW_FIELDS
 from counterfeits.models import Case, CaseEvent
 from tests.factories import CaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = ("case_id", "seq", "transition", "from_state", "to_state", "actor_id", "actor_label",
-          "actor_role", "reason", "at", "prev_hash", "hash")  # fmt: skip
+FIELDS = EVENT_ROW_FIELDS
 
 
 def test_rows_are_stored_as_given_escapes_nulls_and_times_included():

@@ -11,6 +11,11 @@ from referrals.models import AccessLogEntry
 from referrals.services import issue_token, log_access
 from tests.factories import UserFactory
 
+# The roles that come with the token, the one-round-trip log line: PostgreSQL's, not SQLite's.
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a PostgreSQL-only statement"
+)
+
 
 def test_an_authority_token_comes_with_its_client_and_authority_in_one_statement(
     django_assert_num_queries, us_token
@@ -32,6 +37,7 @@ def test_an_authority_token_comes_with_its_client_and_authority_in_one_statement
     assert found.created_at == token.created_at
 
 
+@postgresql_only
 @pytest.mark.django_db
 def test_a_users_token_comes_with_the_user_and_their_roles(django_assert_num_queries):
     # Given a brand owner's and an analyst's tokens
@@ -55,6 +61,7 @@ def test_a_users_token_comes_with_the_user_and_their_roles(django_assert_num_que
     assert owner_token.client.user.is_active is True
 
 
+@postgresql_only
 @pytest.mark.django_db
 def test_a_user_in_no_group_has_no_roles_without_asking_again(django_assert_num_queries):
     # Given a token of a user in no group
@@ -74,6 +81,8 @@ def test_an_unknown_token_is_not_found():
     assert find_token(hash_token("no-such-token")) is None
 
 
+@postgresql_only
+@pytest.mark.django_db(transaction=True)  # no transaction open, as in a request
 def test_a_list_reads_the_token_and_the_page_and_writes_its_log_line_in_three_statements(
     bearer, us_token, make_referral
 ):
@@ -95,6 +104,7 @@ def test_a_list_reads_the_token_and_the_page_and_writes_its_log_line_in_three_st
     assert entry.client_id == us_token[0].client_id
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_list_log_line_outside_a_transaction_commits_without_changing_the_session(us_token):
     # Given no transaction open (as in a request)
@@ -120,6 +130,26 @@ def test_a_list_log_line_outside_a_transaction_commits_without_changing_the_sess
     )
     assert (stored.token_id, stored.client_id, stored.user_id) == (token.pk, token.client_id, None)
     assert stored.at == entry.at
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        assert cursor.fetchone()[0] == "on"
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_a_list_log_line_inside_a_transaction_leaves_its_durability_alone(us_token):
+    # Given a transaction open around the log line (a caller's own writes in it)
+    token, _ = us_token
+    assert connection.in_atomic_block
+
+    # When a list's log line is written "without waiting for the WAL flush"
+    entry = log_access(
+        action=AccessAction.LIST, referral=None, ip="2001:db8::1", user_agent="", token=token,
+        durable=False,
+    )  # fmt: skip
+
+    # Then it is stored, and the caller's transaction still commits durably
+    assert AccessLogEntry.objects.filter(pk=entry.pk).exists()
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('synchronous_commit')")
         assert cursor.fetchone()[0] == "on"
