@@ -96,6 +96,8 @@ def _text(max_length: int) -> Callable[[Any], str]:
         text = str(value).strip()
         if len(text) > max_length:
             raise RowError(f"at most {max_length} characters (got {len(text)})")
+        if "\x00" in text:  # PostgreSQL text cannot hold it
+            raise RowError("must not contain a NUL character")
         return text
 
     return parse

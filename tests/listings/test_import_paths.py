@@ -308,3 +308,20 @@ def test_both_paths_agree_on_text_postgresql_cannot_take(tmp_path, poison):
         except Exception as exc:  # noqa: BLE001 - the same failure is the same outcome
             outcomes.append(type(exc).__name__)
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("use_sql", [True, False], ids=["sql", "python"])
+def test_a_nul_character_in_a_value_is_a_bad_row_not_a_failed_import(tmp_path, use_sql):
+    # given a valid seller row whose name carries an escaped NUL, between good rows
+    rows = [seller(1), seller(2, name="Acme\x00Fakes"), product(1), listing(1)]
+    path = tmp_path / "catalog.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+    # when it is imported
+    report = import_catalog(path, use_sql=use_sql, restart=True)
+
+    # then that line is reported with its reason and every other row is written
+    assert [(bad.line, bad.errors) for bad in report.bad_rows] == [
+        (2, {"name": "must not contain a NUL character"})
+    ]
+    assert report.upserted == {"seller": 1, "product": 1, "listing": 1, "sale": 0}
