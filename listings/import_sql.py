@@ -27,7 +27,6 @@ the transaction's temporary tables (session-private, not WAL-logged, dropped at 
 """
 
 import io
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -52,6 +51,7 @@ from .importer import (
     ensure_brands,
     ensure_marketplaces,
     listing_reference_errors,
+    parse_jsonl_line,
     sale_reference_errors,
     validate_row,
 )
@@ -370,13 +370,9 @@ def _recheck_in_python(cursor: Any, chunk: SqlChunk, report: ImportReport) -> li
     report.checked_in_python += len(rows)
     for n, line in rows:
         number = chunk.line(n)
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append(BadRow(number, {"row": f"not valid JSON ({exc.msg} at column {exc.colno})"}))
-            continue
-        if not isinstance(raw, dict):
-            bad.append(BadRow(number, {"row": "each line must be one JSON object"}))
+        raw, unreadable = parse_jsonl_line(line)
+        if raw is None:
+            bad.append(BadRow(number, {"row": unreadable}))
             continue
         kind, clean, errors = validate_row(raw)
         if errors:

@@ -388,19 +388,21 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
 Row = tuple[int, dict[str, Any] | None, str | None]  # line, values, or why it is unreadable
 
 
+def parse_jsonl_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
+    """One line of a JSON Lines file: its object, or why it is unreadable."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    if not isinstance(value, dict):
+        return None, "each line must be one JSON object"
+    return value, None
+
+
 def read_jsonl(handle: TextIO, first_line: int = 1) -> Iterator[Row]:
     for line_no, line in enumerate(handle, start=first_line):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield line_no, None, f"not valid JSON ({exc.msg} at column {exc.colno})"
-            continue
-        if not isinstance(value, dict):
-            yield line_no, None, "each line must be one JSON object"
-            continue
-        yield line_no, value, None
+        if line.strip():
+            yield line_no, *parse_jsonl_line(line)
 
 
 def read_csv(handle: TextIO) -> Iterator[Row]:

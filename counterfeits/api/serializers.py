@@ -163,7 +163,8 @@ class ReportCreateSerializer(serializers.Serializer):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         # Another brand's id is refused exactly like one that does not exist.
-        self.fields["brand"].queryset = brands_for(self.context.get("request"))
+        # With its intake state, so that file_report asks no more about a suspension.
+        self.fields["brand"].queryset = with_intake_state(brands_for(self.context.get("request")))
 
     def validate(self, attrs: dict) -> dict:
         files = attrs["evidence"]
