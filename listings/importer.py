@@ -399,10 +399,40 @@ def parse_jsonl_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
     return value, None
 
 
+# Files are read with errors="surrogateescape" (open_catalog): a byte that is not UTF-8 arrives
+# as a lone surrogate, U+DC80..U+DCFF, which decoded UTF-8 never holds. The line or record that
+# has one is a bad row, and reading goes on.
+UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def open_catalog(path: Path, *, csv_format: bool = False) -> TextIO:
+    """The file as text: UTF-8 with or without a BOM, undecodable bytes kept as surrogates."""
+    # newline="" lets the csv module see line ends inside quoted fields.
+    return path.open(
+        encoding="utf-8-sig", errors="surrogateescape", newline="" if csv_format else None
+    )
+
+
+def _not_utf8(match: re.Match[str], where: str) -> str:
+    return f"not UTF-8 text (byte 0x{ord(match.group()) - 0xDC00:02x} {where})"
+
+
 def read_jsonl(handle: TextIO, first_line: int = 1) -> Iterator[Row]:
     for line_no, line in enumerate(handle, start=first_line):
         if line.strip():
-            yield line_no, *parse_jsonl_line(line)
+            if (match := UNDECODABLE.search(line)) is not None:
+                yield line_no, None, _not_utf8(match, f"at column {match.start() + 1}")
+            else:
+                yield line_no, *parse_jsonl_line(line)
+
+
+def _undecodable_field(record: dict[str, Any]) -> str | None:
+    for key, value in record.items():
+        if (match := UNDECODABLE.search(key)) is not None:
+            return _not_utf8(match, "in the header")
+        if isinstance(value, str) and (match := UNDECODABLE.search(value)) is not None:
+            return _not_utf8(match, f"in field {key!r}")
+    return None
 
 
 def read_csv(handle: TextIO) -> Iterator[Row]:
@@ -416,7 +446,7 @@ def read_csv(handle: TextIO) -> Iterator[Row]:
             continue
         if all(_blank(value) for value in record.values()):
             continue
-        yield start, record, None
+        yield start, record, _undecodable_field(record)
 
 
 def file_sha256(path: Path) -> str:
@@ -877,18 +907,11 @@ def import_catalog(
         report.last_line = last_line
         progress()
 
-    last_line = skip_to
     if sql:
-        try:
-            chunks = _csv_sql_chunks if fmt == "csv" else _import_sql_chunks
-            last_line = chunks(path, skip_to, batch_size, report, commit)
-            sql_done = True
-        except UnicodeDecodeError:
-            # Not UTF-8 somewhere: the Python reader reports it where it stops, as it always has.
-            sql_done = False
-            last_line = report.last_line or skip_to
-    if not sql or not sql_done:
-        last_line = _import_python_rows(path, fmt, last_line, batch_size, report, commit)
+        chunks = _csv_sql_chunks if fmt == "csv" else _import_sql_chunks
+        last_line = chunks(path, skip_to, batch_size, report, commit)
+    else:
+        last_line = _import_python_rows(path, fmt, skip_to, batch_size, report, commit)
     report.last_line = max(report.last_line, last_line)
     report.seconds = time.monotonic() - started
     # Finished: the next run of this file is a fresh sync, not a resume.
@@ -907,20 +930,21 @@ def _import_sql_chunks(
     """Hand the file to ``listings.import_sql`` in chunks of ``batch_size`` lines, untouched.
 
     Lines are split exactly as the Python reader splits them (universal newlines, BOM dropped);
-    a chunk with a NUL character (which PostgreSQL text cannot hold) goes through Python.
+    a chunk with a NUL character or a byte that is not UTF-8 (text PostgreSQL cannot hold) goes
+    through Python.
     Returns the last line read.
     """
     from .import_sql import SqlChunk, prepare_session
 
     prepare_session()
     line = skip_to
-    with path.open(encoding="utf-8-sig") as handle:
+    with open_catalog(path) as handle:
         deque(islice(handle, skip_to), maxlen=0)
         while lines := list(islice(handle, batch_size)):
             first = line + 1
             line += len(lines)
             text = "".join(lines)
-            if "\x00" in text:
+            if "\x00" in text or UNDECODABLE.search(text) is not None:
                 batch = _validate_rows(read_jsonl(io.StringIO(text), first_line=first))
                 report.lines_read += sum(1 for entry in lines if entry.strip())
             else:
@@ -954,8 +978,7 @@ def _csv_sql_chunks(
         commit(SqlChunk(first_line=0, text=text, line_numbers=numbers, bad=bad), last_line)
         lines, numbers, bad = [], [], []
 
-    # newline="" lets the csv module see line ends inside quoted fields.
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with open_catalog(path, csv_format=True) as handle:
         for line, raw, unreadable in read_csv(handle):
             if line <= skip_to:
                 continue
@@ -1004,28 +1027,19 @@ def _import_python_rows(
     returns the last line."""
     batch = PythonBatch()
     in_batch = 0
-    # newline="" lets the csv module see line ends inside quoted fields.
-    with path.open(encoding="utf-8-sig", newline="" if fmt == "csv" else None) as handle:
+    with open_catalog(path, csv_format=fmt == "csv") as handle:
         rows = read_csv(handle) if fmt == "csv" else read_jsonl(handle)
         last_line = skip_to
-        try:
-            for line, raw, unreadable in rows:
-                if line <= skip_to:
-                    continue
-                last_line = line
-                report.lines_read += 1
-                _add_row(batch, line, raw, unreadable)
-                in_batch += 1
-                if in_batch >= batch_size:
-                    commit(batch, line)
-                    batch, in_batch = PythonBatch(), 0
-        except UnicodeDecodeError as exc:
-            batch.bad.append(
-                BadRow(
-                    last_line + 1,
-                    {"row": f"not UTF-8 text ({exc.reason}); the rest is skipped"},
-                )
-            )
-        if in_batch or batch.bad:
+        for line, raw, unreadable in rows:
+            if line <= skip_to:
+                continue
+            last_line = line
+            report.lines_read += 1
+            _add_row(batch, line, raw, unreadable)
+            in_batch += 1
+            if in_batch >= batch_size:
+                commit(batch, line)
+                batch, in_batch = PythonBatch(), 0
+        if in_batch:
             commit(batch, last_line)
     return last_line

@@ -257,6 +257,33 @@ def test_bad_rows_are_reported_by_line_while_good_rows_land(tmp_path, fmt):
     assert not Listing.objects.filter(external_id="L9").exists()
 
 
+@pytest.mark.parametrize("use_sql", [None, False], ids=["default-path", "python"])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_line_that_is_not_utf8_is_one_bad_row_and_the_rest_still_lands(tmp_path, fmt, use_sql):
+    # given a catalog big enough to be read in several blocks, with one sale row deep inside it
+    # whose customer country is Latin-1, not UTF-8
+    rows = catalog_rows(150)
+    path = WRITERS[fmt](tmp_path / f"catalog.{fmt}", rows)
+    lines = path.read_bytes().split(b"\n")
+    bad_index = 520  # the 521st line of the file: a sale, which no other row depends on
+    assert b"2026-01-31" in lines[bad_index]
+    lines[bad_index] = lines[bad_index].replace(b"FR", b"F\xe4")
+    path.write_bytes(b"\n".join(lines))
+
+    # when it is imported
+    report = import_catalog(path, use_sql=use_sql)
+
+    # then that very line is reported, with the byte and where it is, and nothing else is bad
+    column = lines[bad_index].index(b"\xe4") + 1
+    where = "in field 'customer_country'" if fmt == "csv" else f"at column {column}"
+    assert [(bad.line, bad.errors) for bad in report.bad_rows] == [
+        (bad_index + 1, {"row": f"not UTF-8 text (byte 0xe4 {where})"})
+    ]
+    # and every other row landed: the import did not stop there
+    assert report.upserted == {"seller": 150, "product": 150, "listing": 150, "sale": 149}
+    assert report.lines_read == len(rows)
+
+
 def test_a_crashed_import_resumes_after_its_last_committed_batch(tmp_path, monkeypatch):
     # given a catalog of 40 lines imported in batches of 10, and a crash in the third batch
     path = write_jsonl(tmp_path / "catalog.jsonl", catalog_rows(10))

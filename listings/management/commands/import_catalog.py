@@ -11,7 +11,8 @@ class Command(BaseCommand):
     help = (
         "Import sellers, products, listings and sales from a JSON Lines or CSV file (a `type` "
         "column names each row's kind), upserting by external id. Bad rows are reported with "
-        "their line number and skipped; a crashed import resumes from its checkpoint. "
+        "their line number and skipped (a line that is not UTF-8 included: the file is read as "
+        "UTF-8, with or without a BOM); a crashed import resumes from its checkpoint. "
         "Sellers' identifiers and ring groups are recomputed by the Celery worker after each "
         "committed batch (owed through the outbox), so rings and repeat-offender alerts are "
         "current once the worker has caught up, not when this command returns."
