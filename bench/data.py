@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
+from appeals.models import Appeal
 from counterfeits.audit import GENESIS, event_digest
 from counterfeits.choices import CaseState
 from counterfeits.models import Brand, Case, CaseEvent
@@ -211,6 +212,12 @@ PATHS = {
         ("confirm", CaseState.OPEN, CaseState.CONFIRMED),
         ("close_account", CaseState.CONFIRMED, CaseState.ACCOUNT_CLOSED),
     ],
+    CaseState.APPEAL_REVIEW: [
+        ("open", "", CaseState.OPEN),
+        ("confirm", CaseState.OPEN, CaseState.CONFIRMED),
+        ("close_account", CaseState.CONFIRMED, CaseState.ACCOUNT_CLOSED),
+        ("file_appeal", CaseState.ACCOUNT_CLOSED, CaseState.APPEAL_REVIEW),
+    ],
     CaseState.REFERRED: [
         ("open", "", CaseState.OPEN),
         ("confirm", CaseState.OPEN, CaseState.CONFIRMED),
@@ -219,14 +226,17 @@ PATHS = {
         ("refer", CaseState.REFERRAL_PENDING, CaseState.REFERRED),
     ],
 }
-# The analyst queue is mostly open cases; none is left where the sweep would take it.
+# The analyst queue is mostly open cases; none is left where the sweep would take it. Appeals
+# under review give the appeal queue and its API list their rows.
 STATE_WEIGHTS = [
-    (CaseState.OPEN, 80),
+    (CaseState.OPEN, 78),
     (CaseState.DISMISSED, 10),
     (CaseState.ACCOUNT_CLOSED, 5),
+    (CaseState.APPEAL_REVIEW, 2),
     (CaseState.REFERRED, 5),
 ]
 ANALYST_TRANSITIONS = {"open", "confirm", "dismiss"}
+ROLES = {"file_appeal": "seller"}
 CASE_COLUMNS = [
     "id", "seller_id", "brand_id", "state", "safety_risk", "priority", "confirmed_at",
     "account_closed_at", "appeal_deadline", "referred_at", "closed_at", "created_at",
@@ -242,8 +252,8 @@ def _events(case_id: int, path: list[tuple[str, str, str]], start: datetime) -> 
     rows, prev = [], GENESIS
     for seq, (name, before, after) in enumerate(path, start=1):
         at = start + timedelta(minutes=seq)
-        role = "analyst" if name in ANALYST_TRANSITIONS else "system"
-        label = "bench-analyst" if role == "analyst" else "system"
+        role = "analyst" if name in ANALYST_TRANSITIONS else ROLES.get(name, "system")
+        label = "bench-analyst" if role == "analyst" else role
         reason = f"bench {name}"
         digest = event_digest(
             case_id=case_id,
@@ -276,7 +286,7 @@ def add_cases(count: int, *, seed: int) -> int:
     states = [s for s, _ in STATE_WEIGHTS]
     weights = [w for _, w in STATE_WEIGHTS]
     first = _next_id(Case)
-    cases, events = [], []
+    cases, events, appeals = [], [], []
     for n in range(count):
         case_id = first + n
         state = rng.choices(states, weights)[0]
@@ -284,7 +294,8 @@ def add_cases(count: int, *, seed: int) -> int:
         steps = PATHS[state]
         closed = created + timedelta(minutes=3) if len(steps) >= 3 else None
         final = created + timedelta(minutes=len(steps)) if state != CaseState.OPEN else None
-        deadline = closed + timedelta(days=3650) if state == CaseState.ACCOUNT_CLOSED else None
+        window_open = state in (CaseState.ACCOUNT_CLOSED, CaseState.APPEAL_REVIEW)
+        deadline = closed + timedelta(days=3650) if window_open else None
         cases.append(
             (
                 case_id,
@@ -303,10 +314,15 @@ def add_cases(count: int, *, seed: int) -> int:
             )
         )
         events.extend(_events(case_id, steps, created))
+        if state == CaseState.APPEAL_REVIEW:
+            filed = created + timedelta(minutes=len(steps))
+            appeals.append((case_id, f"bench appeal on case {case_id}", filed))
     copy_models(Case, CASE_COLUMNS, cases)
     copy_models(CaseEvent, EVENT_COLUMNS, events)
+    copy_models(Appeal, ["case_id", "statement", "filed_at"], appeals)
     reset_sequence(Case)
     reset_sequence(CaseEvent)
+    reset_sequence(Appeal)
     return first
 
 
