@@ -270,13 +270,13 @@ def _select_kind_sql(kind: str) -> str:
             # str(value) as the parser sees it, stripped: a string; an integer (json.loads
             # makes it an int) unless written with an exponent (json.loads: a float); a
             # boolean only where the column is one. Anything else: NULL, left to Python.
-            bool_ok = "WHEN 'boolean' THEN s" if column.shape == "bool" else ""
+            bool_ok = f"WHEN 'boolean' THEN {text}" if column.shape == "bool" else ""
             inner.append(
                 f"{text} AS {s}, CASE jsonb_typeof({value}) "
                 f"WHEN 'string' THEN {_strip(text)} "
                 f"WHEN 'number' THEN CASE WHEN {text} ~ '^-?[0-9]+$' "
                 f"AND line !~ {_lit(_EXPONENT)} THEN {text} END "
-                f"{bool_ok.replace('THEN s', 'THEN ' + text)} END AS {t}"
+                f"{bool_ok} END AS {t}"
             )
         # Absent or null, or (after the strip) empty; whitespace-only text under a pattern
         # column is not matched here and goes to Python, which calls it blank.

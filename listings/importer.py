@@ -124,10 +124,15 @@ def _email(value: Any) -> str:
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#]\S*)?")
 
 
+URL_MAX_LENGTH = Listing._meta.get_field("url").max_length
+# A payment account is never stored (only its keyed hash): this bounds what we read.
+PAYMENT_ACCOUNT_MAX_LENGTH = 100
+
+
 def _url(value: Any) -> str:
     # A structural check (scheme, host, no spaces): Django's URLValidator regex costs more than
     # the rest of a listing row's validation together, at a million rows.
-    url = _text(500)(value)
+    url = _text(URL_MAX_LENGTH)(value)
     if _PLAIN_URL.fullmatch(url):
         return url
     try:
@@ -217,7 +222,7 @@ def _status(value: Any) -> str:
 def _payment_account(value: Any) -> str:
     # Kept in memory only until sellers.identity.set_payment_accounts hashes it; the message
     # never repeats the value (bad rows are printed and logged).
-    account = _text(100)(value)
+    account = _text(PAYMENT_ACCOUNT_MAX_LENGTH)(value)
     if not normalize_payment_account(account):
         raise RowError("an IBAN or account number of at least 6 letters and digits")
     return account
@@ -265,7 +270,10 @@ SCHEMAS: dict[str, dict[str, Column]] = {
         },
         # Never stored: only its keyed hash, through sellers.identity.set_payment_accounts.
         "payment_account": Column(
-            _payment_account, default=None, shape="payment_account", max_length=100
+            _payment_account,
+            default=None,
+            shape="payment_account",
+            max_length=PAYMENT_ACCOUNT_MAX_LENGTH,
         ),
     },
     "product": {
@@ -282,7 +290,7 @@ SCHEMAS: dict[str, dict[str, Column]] = {
         "marketplace": _text_column(Marketplace, "code", required=True),
         "marketplace_country": Column(_country, default=None, shape="country"),
         "title": _text_column(Listing, "title", required=True),
-        "url": Column(_url, shape="url", max_length=500),
+        "url": Column(_url, shape="url", max_length=URL_MAX_LENGTH),
         "price": Column(_price, required=True, shape="price"),
         "currency": Column(_currency, default="USD", shape="currency"),
         "status": Column(_status, default=ListingStatus.ACTIVE, shape="status"),
