@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm  # noqa: F401 - re-exported for views
 
-from config.bulk import bulk_update_rows, in_ids
+from config.bulk import in_ids
 from listings.choices import ListingStatus
 from listings.models import Listing
 from outbox.services import enqueue
@@ -271,34 +271,31 @@ def close_account(
     return case
 
 
-def _refer_locked(case: Case, *, reason: str, actor: AbstractBaseUser | None = None) -> list:
-    """Refer one locked case (see :func:`_refer_batch`)."""
-    return _refer_batch([case], expire=False, reason=reason, actor=actor)[case.pk]
+def _refer_locked(
+    case: Case,
+    *,
+    reason: str,
+    expire: bool = False,
+    actor: AbstractBaseUser | None = None,
+) -> list:
+    """Refer a locked case — first expiring its appeal window if it is still
+    ``account_closed`` and ``expire`` — in a fixed number of queries.
 
-
-def _refer_batch(
-    cases: list[Case], *, expire: bool, reason: str, actor: AbstractBaseUser | None = None
-) -> dict[int, list]:
-    """Refer locked cases — first expiring the appeal window of those still ``account_closed``
-    when ``expire`` — in a fixed number of queries however many cases there are.
-
-    The transitions run on the models (refused with :class:`TransitionRefused` if not allowed)
-    and the cases are saved; :func:`_refer_rows` writes the rest. All in the caller's
-    transaction. Returns the referrals made (models), by case id.
+    The transitions run on the model (refused with :class:`TransitionRefused` if not allowed)
+    and the case is saved; :func:`_refer_rows` writes the rest (the sweep calls it for its
+    batches without models). All in the caller's transaction. Returns the referrals made.
     """
     from referrals.packets import case_row
 
-    rows = [case_row(case) for case in cases]  # the states they are in now
-    for case in cases:
-        if expire and case.state == CaseState.ACCOUNT_CLOSED:
-            _apply(case, "expire_appeal_window", case.expire_appeal_window)
-        _apply(case, "refer", case.refer)
+    row = case_row(case)  # the state it is in now
+    if expire and case.state == CaseState.ACCOUNT_CLOSED:
+        _apply(case, "expire_appeal_window", case.expire_appeal_window)
+    _apply(case, "refer", case.refer)
     now = timezone.now()
-    made = _refer_rows(rows, expire=expire, reason=reason, actor=actor, now=now)
-    for case in cases:
-        case.updated_at = now
-    bulk_update_rows(cases, ["state", "referred_at", "closed_at", "updated_at"])
-    return {case.pk: [item.instance(case) for item in made.get(case.pk, [])] for case in cases}
+    made = _refer_rows([row], expire=expire, reason=reason, actor=actor, now=now)
+    case.updated_at = now
+    case.save(update_fields=["state", "referred_at", "closed_at", "updated_at"])
+    return [item.instance(case) for item in made.get(case.pk, [])]
 
 
 def _refer_rows(
@@ -372,7 +369,7 @@ def expire_appeal_window(case_id: int) -> Case | None:
     case = _locked(case_id)
     if case.state != CaseState.ACCOUNT_CLOSED or not case.window_expired():
         return None
-    _refer_batch([case], expire=True, reason="appeal window expired")
+    _refer_locked(case, expire=True, reason="appeal window expired")
     return case
 
 
@@ -407,8 +404,8 @@ def sweep_deadlines(
 
 
 def _sweep_batch(rows: "list[CaseRow]") -> None:
-    """Refer a batch of claimed cases (``referrals.packets.CaseRow``), as :func:`_refer_batch`
-    does for models but without them: the claim's conditions are the transitions' (the window
+    """Refer a batch of claimed cases (``referrals.packets.CaseRow``), as :func:`_refer_locked`
+    does for one model but without models: the claim's conditions are the transitions' (the window
     ran out; ``refer`` from ``referral_pending``), so every case ends ``referred``, with the
     fields ``Case.refer`` sets, in one ``UPDATE``."""
     now = timezone.now()
