@@ -531,16 +531,17 @@ def linked_sellers_by_seller(sellers: Iterable[tuple[int, int]]) -> dict[int, li
     ):
         members[group].append(seller_id)
     edges = _shared_within(members)
+    # Linked through others: the kinds that tie a seller into its group, from every edge it is
+    # on, gathered once per group rather than rescanned for each seller that names it.
+    touching: dict[int, set[str]] = defaultdict(set)
+    for within in edges.values():
+        for pair, items in within.items():
+            for seller_id in pair:
+                touching[seller_id].update(item.kind for item in items)
 
     def kinds(seller_id: int, other: int) -> list[str]:
-        within = edges[group_of[seller_id]]
-        direct = within.get((min(seller_id, other), max(seller_id, other)))
-        if direct:
-            return sorted({item.kind for item in direct})
-        # Linked through others: what ties this seller into the group.
-        return sorted(
-            {item.kind for pair, items in within.items() if other in pair for item in items}
-        )
+        direct = edges[group_of[seller_id]].get((min(seller_id, other), max(seller_id, other)))
+        return sorted({item.kind for item in direct} if direct else touching[other])
 
     return {
         seller_id: [
