@@ -32,7 +32,7 @@ def lease() -> timedelta:
 def enqueue(task: str, *args: object) -> OutboxMessage:
     """Owe ``task(*args)``: the row commits with the caller's transaction, then is published."""
     message = OutboxMessage.objects.create(task=task, args=list(args))
-    transaction.on_commit(partial(publish, [message.pk]))
+    publish_on_commit([message.pk])
     return message
 
 
@@ -42,8 +42,14 @@ def enqueue_many(task: str, args_list: Iterable[Iterable[object]]) -> list[Outbo
         [OutboxMessage(task=task, args=list(args)) for args in args_list]
     )
     if messages:
-        transaction.on_commit(partial(publish, [m.pk for m in messages]))
+        publish_on_commit([m.pk for m in messages])
     return messages
+
+
+def publish_on_commit(ids: list[int]) -> None:
+    """Publish these messages, just inserted, when the caller's transaction commits (at once
+    outside a transaction: the statement that wrote them has committed)."""
+    transaction.on_commit(partial(publish, ids))
 
 
 def _claim(ids: Iterable[int]) -> list[OutboxMessage]:
