@@ -27,7 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from config.bulk import insert_values
-from config.rows import Reader, columns_of, instance, reader, split_row
+from config.rows import Reader, columns_of, execute_prepared, instance, reader, split_row
 from listings.models import Listing
 from outbox.models import OutboxMessage
 from outbox.services import enqueue, publish_on_commit
@@ -101,13 +101,13 @@ def intake_brand_and_seller(
     """
     if not user.is_authenticated:
         return None
-    now = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     analyst = is_analyst(user)
     params: list[object] = [IntakeMeasureKind.SUSPENSION, now, now, seller_id, brand_id]
     if not analyst:
         params.append(user.pk)
     with connection.cursor() as cursor:
-        cursor.execute(_intake_sql(connection.vendor, members_only=not analyst), params)
+        execute_prepared(cursor, _intake_sql(connection.vendor, members_only=not analyst), params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -388,7 +388,7 @@ def _save_received_report_in_one_statement(report: Report, listings: Sequence[Li
         *message_params,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params)
         report.pk, notice.pk, message.pk = cursor.fetchone()
     for row in (report, notice, message):
         row._state.adding = False

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from config.rows import Reader, columns_of, instance, reader, split_row
+from config.rows import Reader, columns_of, execute_prepared, instance, reader, split_row
 
 from .models import ApiClient, ApiToken, Authority
 
@@ -90,7 +90,7 @@ def find_token(key_hash: str) -> ApiToken | None:
     PostgreSQL) the user's role check (``counterfeits.roles.group_names``).
     """
     with connection.cursor() as cursor:
-        cursor.execute(_token_sql(connection.vendor), [key_hash])
+        execute_prepared(cursor, _token_sql(connection.vendor), [key_hash])
         row = cursor.fetchone()
     if row is None:
         return None
