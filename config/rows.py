@@ -12,6 +12,7 @@ running it does; :func:`execute_prepared` plans it once per connection.
 import hashlib
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
@@ -27,10 +28,11 @@ def execute_prepared(
     placeholders as usual; where PostgreSQL cannot tell a placeholder's type from its place, the
     statement casts it. ``before`` (e.g. a ``SET LOCAL``) goes in the same round trip. A
     prepared statement outlives a rolled-back transaction and ends with its connection; its name
-    is the digest of its text, so one name never means two statements. Elsewhere the statement
-    is sent as it is.
+    is the digest of its text, so one name never means two statements. Elsewhere, or with
+    ``DB_PREPARED_STATEMENTS`` off (a pooler that does not keep them), the statement is sent as
+    it is.
     """
-    if cursor.db.vendor != "postgresql":
+    if cursor.db.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         cursor.execute(before + sql, params)
         return
     name = "touchstone_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]

@@ -59,3 +59,19 @@ def test_it_survives_a_rolled_back_transaction_and_a_new_connection():
     # a new connection has nothing prepared: it is prepared again there
     connection.close()
     assert run(SQL, [[brand.pk], "x"], prepared=True) == expected
+
+
+@pytest.mark.django_db
+def test_with_prepared_statements_off_the_statement_is_sent_as_it_is(settings):
+    settings.DB_PREPARED_STATEMENTS = False
+    brand = BrandFactory()
+    sent: list[str] = []
+
+    def note(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        assert run(SQL, [[brand.pk], ""], prepared=True) == [(brand.pk, brand.name)]
+
+    assert sent == [SQL]
