@@ -42,6 +42,13 @@ def without_flush_wait(sql: str) -> str:
     return "SET LOCAL synchronous_commit TO OFF; " + sql
 
 
+def insert_values(obj: Model, fields: Sequence[Field]) -> list:
+    """The parameters an ``INSERT`` of the unsaved ``obj`` sends for ``fields``, prepared as the
+    ORM's insert prepares them (``auto_now``/``auto_now_add`` stamped on ``obj`` too), for a
+    statement written out by hand."""
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+
+
 def bulk_update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
     """Write ``fields`` of each object to its row (by primary key), like ``bulk_update``."""
     if not objects:

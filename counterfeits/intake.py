@@ -15,21 +15,27 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, Exists, Field, Model, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from config.bulk import insert_values
+from config.rows import Reader, columns_of, execute_prepared, instance, reader, split_row
 from listings.models import Listing
-from outbox.services import enqueue
+from outbox.models import OutboxMessage
+from outbox.services import enqueue, publish_on_commit
+from sellers.models import Seller
 
 from .choices import EvidenceKind, IntakeMeasureKind, NoticeKind, ReportStatus
-from .models import Brand, Case, Evidence, IntakeMeasure, Notice, Report
+from .models import Brand, BrandMembership, Case, Evidence, IntakeMeasure, Notice, Report
+from .roles import is_analyst
 from .uploads import CheckedUpload, check_uploads
 
 FINAL_STATUSES = (ReportStatus.ACTION_TAKEN, ReportStatus.REJECTED)
@@ -39,6 +45,8 @@ PRIORITY_ACCEPTANCE_RATE = 0.9
 PRIORITY_MIN_DECIDED = 5
 PRIORITY_TRUSTED_FLAGGER = 2
 PRIORITY_ACCURATE_NOTIFIER = 1
+# The task that sends a notice (queued through the outbox).
+NOTICE_TASK = "counterfeits.tasks.send_notice_task"
 
 
 class IntakeSuspended(Exception):
@@ -78,6 +86,77 @@ def with_intake_state(brands: QuerySet[Brand]) -> QuerySet[Brand]:
     """Annotate ``intake_suspended``: whether a suspension is in force now (same query)."""
     in_force = _suspensions_in_force(timezone.now()).filter(brand=OuterRef("pk"))
     return brands.annotate(intake_suspended=Exists(in_force))
+
+
+def intake_brand_and_seller(
+    user: AbstractBaseUser, brand_id: int, seller_id: int | None
+) -> tuple[Brand, Seller | None] | None:
+    """The brand ``user`` may report for, with its Art. 23 state, and the seller named, in one
+    statement; None when either is not found.
+
+    The brand is ``with_intake_state(brands_for(request)).get(pk=brand_id)`` (an analyst's any
+    brand, a brand owner's only their own), the seller ``Seller.objects.get(pk=seller_id)``:
+    the report intake's hot path reads both at once, written out (the ORM's compile of the
+    annotated lookup cost more than the round trip).
+    """
+    if not user.is_authenticated:
+        return None
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    analyst = is_analyst(user)
+    params: list[object] = [IntakeMeasureKind.SUSPENSION, now, now, seller_id, brand_id]
+    if not analyst:
+        params.append(user.pk)
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, _intake_sql(connection.vendor, members_only=not analyst), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    brand_reader, seller_reader = _intake_readers(connection.vendor)
+    (brand_row, seller_row), (suspended,) = split_row([brand_reader, seller_reader], row)
+    seller = None
+    if seller_id is not None:
+        if seller_row[0] is None:
+            return None
+        seller = instance(seller_reader, seller_row)
+    brand = instance(brand_reader, brand_row)
+    brand.intake_suspended = bool(suspended)
+    return brand, seller
+
+
+@cache
+def _intake_sql(vendor: str, *, members_only: bool) -> str:
+    quote = connection.ops.quote_name
+
+    def table(model: type[Model]) -> str:
+        return quote(model._meta.db_table)
+
+    pk = quote("id")
+    measure = IntakeMeasure._meta
+    membership = BrandMembership._meta
+    brand_of_measure = quote(measure.get_field("brand").column)
+    suspended = (
+        f"EXISTS (SELECT 1 FROM {table(IntakeMeasure)} m "  # noqa: S608 - model names only
+        f"WHERE m.{brand_of_measure} = b.{pk} AND m.{quote(measure.get_field('kind').column)} = %s "
+        f"AND m.{quote(measure.get_field('starts_at').column)} <= %s "
+        f"AND m.{quote(measure.get_field('ends_at').column)} > %s)"
+    )
+    columns = [*columns_of(Brand, "b"), *columns_of(Seller, "s"), suspended]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table(Brand)} b "  # noqa: S608 - model names only
+        f"LEFT JOIN {table(Seller)} s ON s.{pk} = %s WHERE b.{pk} = %s"
+    )
+    if members_only:
+        sql += (
+            f" AND EXISTS (SELECT 1 FROM {table(BrandMembership)} bm "  # noqa: S608 - model names only
+            f"WHERE bm.{quote(membership.get_field('brand').column)} = b.{pk} "
+            f"AND bm.{quote(membership.get_field('user').column)} = %s)"
+        )
+    return sql
+
+
+@cache
+def _intake_readers(vendor: str) -> list[Reader]:
+    return [reader(Brand), reader(Seller)]
 
 
 def ensure_intake_open(brand: Brand) -> None:
@@ -163,8 +242,17 @@ def resolve_listings(references: Iterable[str]) -> tuple[list[int], list[str]]:
 # --- report status and its notices ---------------------------------------------------------
 
 
-def _report_notice_key(report: Report) -> str:
-    return f"report:{report.pk}:{report.status}"
+def _notice_key_and_subject(report: Report, report_id: object) -> tuple[str, str]:
+    """The dedupe key and the subject of the notice about the report's status now.
+
+    ``report_id`` is the report's id, or a stand-in for it in a statement that inserts the
+    report and its notice at once (``save_received_report``).
+    """
+    status = report.get_status_display().lower()
+    return (
+        f"report:{report_id}:{report.status}",
+        f"Report #{report_id} ({report.brand.name}): {status}",
+    )
 
 
 def _status_notice(report: Report, now: datetime, *, render: bool = True) -> Notice:
@@ -172,13 +260,14 @@ def _status_notice(report: Report, now: datetime, *, render: bool = True) -> Not
 
     ``render=False`` leaves the content to ``render_owed_notice`` when the notice is sent.
     """
+    dedupe_key, subject = _notice_key_and_subject(report, report.pk)
     notice = Notice(
         report=report,
         brand=report.brand,
         kind=NoticeKind.REPORT_STATUS,
-        dedupe_key=_report_notice_key(report),
+        dedupe_key=dedupe_key,
         recipient=report.notifier_email,
-        subject=f"Report #{report.pk} ({report.brand.name}): {report.get_status_display().lower()}",
+        subject=subject,
         created_at=now,
     )
     if render:
@@ -234,25 +323,117 @@ def report_status_changed(report_ids: Iterable[int]) -> int:
     ).values_list("pk", flat=True)
     queued = 0
     for notice_id in owed:
-        enqueue("counterfeits.tasks.send_notice_task", notice_id)
+        enqueue(NOTICE_TASK, notice_id)
         queued += 1
     return queued
 
 
-def report_received(report: Report) -> Notice:
-    """Owe the notifier of a report filed just now its "received" e-mail (sent on commit; its
-    text is rendered and stored when it is sent).
+def save_received_report(report: Report, listings: Sequence[Listing] = ()) -> Notice:
+    """Insert a report filed just now with its listings, and owe its notifier the "received"
+    e-mail: the notice (its text rendered by the worker that sends it, ``render_owed_notice``)
+    and the outbox message that sends it, published on commit.
 
-    ``report_status_changed`` for the one case where nothing needs reading back: the report
-    is in hand, not final, and no notice can exist for it yet.
+    These are the rows every filed report writes, all or none: on PostgreSQL one statement,
+    atomic by itself (no BEGIN and COMMIT round trips outside a transaction); elsewhere the
+    same rows by the ORM in a transaction. ``report`` is unsaved and gets its id.
     """
     if report.status != ReportStatus.RECEIVED:
         raise ValueError(f"Report #{report.pk} is {report.status}, not received.")
-    # Rendered by the worker that sends it (render_owed_notice), not in the filing request.
-    notice = _status_notice(report, timezone.now(), render=False)
-    notice.save(force_insert=True)
-    enqueue("counterfeits.tasks.send_notice_task", notice.pk)
+    if connection.vendor == "postgresql":
+        return _save_received_report_in_one_statement(report, listings)
+    return _save_received_report_by_orm(report, listings)
+
+
+def _save_received_report_by_orm(report: Report, listings: Sequence[Listing]) -> Notice:
+    with transaction.atomic():
+        report.save(force_insert=True)
+        if listings:
+            # A new report links nothing yet: one insert, not set()'s read-compare-write.
+            Report.listings.through.objects.bulk_create(
+                [Report.listings.through(report=report, listing=listing) for listing in listings]
+            )
+        notice = _status_notice(report, timezone.now(), render=False)
+        notice.save(force_insert=True)
+        enqueue(NOTICE_TASK, notice.pk)
     return notice
+
+
+# Stands for the report's id in the notice's key and subject until the statement knows it: no
+# text column can hold NUL, so it cannot come from a brand's name.
+_REPORT_ID = "\x00"
+
+
+def _save_received_report_in_one_statement(report: Report, listings: Sequence[Listing]) -> Notice:
+    sql, report_fields, notice_fields, message_fields = _received_report_sql()
+    notice = _status_notice(report, timezone.now(), render=False)
+    message = OutboxMessage(task=NOTICE_TASK)
+    key, subject = _notice_key_and_subject(report, _REPORT_ID)
+    texts = {"dedupe_key": key, "subject": subject}
+    notice_params: list[object] = []
+    for field, value in zip(notice_fields, insert_values(notice, notice_fields), strict=True):
+        if field.attname in texts:
+            before, after = texts[field.attname].split(_REPORT_ID)  # around the report's id
+            notice_params += [before, after]
+        elif field.attname != "report_id":
+            notice_params.append(value)
+    message_params = [
+        value
+        for field, value in zip(message_fields, insert_values(message, message_fields), strict=True)
+        if field.attname != "args"
+    ]
+    params = [
+        *insert_values(report, report_fields),
+        [listing.pk for listing in listings],
+        *notice_params,
+        *message_params,
+    ]
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, sql, params)
+        report.pk, notice.pk, message.pk = cursor.fetchone()
+    for row in (report, notice, message):
+        row._state.adding = False
+        row._state.db = connection.alias
+    notice.report = report
+    notice.dedupe_key, notice.subject = _notice_key_and_subject(report, report.pk)
+    message.args = [notice.pk]
+    publish_on_commit([message.pk])
+    return notice
+
+
+@cache
+def _received_report_sql() -> tuple[str, list[Field], list[Field], list[Field]]:
+    """The report, its listings, its notice and the notice's outbox message: one ``INSERT`` each,
+    chained in one statement, each row taking the id of the one before from its ``RETURNING``."""
+    quote = connection.ops.quote_name
+
+    def inserted(model: type[Model]) -> list[Field]:
+        return [field for field in model._meta.concrete_fields if not field.primary_key]
+
+    def insert(model: type[Model], fields: list[Field]) -> str:
+        columns = ", ".join(quote(field.column) for field in fields)
+        return f"INSERT INTO {quote(model._meta.db_table)} ({columns})"
+
+    def values(fields: list[Field], computed: dict[str, str]) -> str:
+        return ", ".join(computed.get(field.attname, "%s") for field in fields)
+
+    report_fields, notice_fields = inserted(Report), inserted(Notice)
+    message_fields = inserted(OutboxMessage)
+    through = Report.listings.through
+    linked = [through._meta.get_field("report"), through._meta.get_field("listing")]
+    around_id = "%s || r.id || %s"
+    notice_values = values(
+        notice_fields, {"report_id": "r.id", "dedupe_key": around_id, "subject": around_id}
+    )
+    message_values = values(message_fields, {"args": "jsonb_build_array(n.id)"})
+    sql = (
+        f"WITH r AS ({insert(Report, report_fields)} VALUES ({values(report_fields, {})}) "  # noqa: S608 - model names only
+        "RETURNING id), "
+        f"l AS ({insert(through, linked)} SELECT r.id, unnest(%s::bigint[]) FROM r), "
+        f"n AS ({insert(Notice, notice_fields)} SELECT {notice_values} FROM r RETURNING id), "
+        f"m AS ({insert(OutboxMessage, message_fields)} SELECT {message_values} "
+        "FROM n RETURNING id) SELECT r.id, n.id, m.id FROM r, n, m"
+    )
+    return sql, report_fields, notice_fields, message_fields
 
 
 @transaction.atomic
@@ -467,7 +648,7 @@ def _queue_measure_notices(brand: Brand, measure: IntakeMeasure) -> None:
             },
         )
         if created:
-            enqueue("counterfeits.tasks.send_notice_task", notice.pk)
+            enqueue(NOTICE_TASK, notice.pk)
 
 
 def current_measure(brand: Brand) -> IntakeMeasure | None:

@@ -6,6 +6,7 @@ CaseEvent in the same transaction, and queues side effects on commit.
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -35,8 +36,8 @@ from .intake import (
     attach_evidence,
     check_evidence,
     ensure_intake_open,
-    report_received,
     report_status_changed,
+    save_received_report,
 )
 from .models import (
     Brand,
@@ -463,7 +464,6 @@ def reports_visible_to(user: AbstractBaseUser) -> QuerySet[Report]:
     )
 
 
-@transaction.atomic
 def file_report(
     *,
     brand: Brand,
@@ -495,7 +495,8 @@ def file_report(
     ):
         errors["brand"] = ["You can only report for brands you belong to."]
     ids = sorted(set(listing_ids))
-    listings = list(Listing.objects.filter(pk__in=ids).order_by("id"))
+    # No ids, no query (the ORM would compile one only to find it empty).
+    listings = list(Listing.objects.filter(pk__in=ids).order_by("id")) if ids else []
     listing_sellers = {listing.seller_id for listing in listings}
     if len(listings) != len(ids):
         missing = sorted(set(ids) - {listing.pk for listing in listings})
@@ -525,7 +526,7 @@ def file_report(
         raise ValidationError(errors)
     ensure_intake_open(brand)  # DSA Art. 23: IntakeSuspended while the brand is suspended
     named = {"seller": seller} if seller is not None else {"seller_id": listings[0].seller_id}
-    report = Report.objects.create(
+    report = Report(
         brand=brand,
         reporter=reporter,
         **named,
@@ -535,13 +536,12 @@ def file_report(
         notifier_email=notifier_email,
         good_faith=True,
     )
-    if listings:
-        # A new report links nothing yet: one insert, not set()'s read-compare-write.
-        Report.listings.through.objects.bulk_create(
-            [Report.listings.through(report=report, listing=listing) for listing in listings]
-        )
-    stored = attach_evidence(report, checked_evidence, uploaded_by=reporter)
-    report_received(report)  # the notifier's "received" e-mail, on commit
+    # The report, its listings and the notifier's "received" e-mail (owed through the outbox)
+    # are written together; evidence files join them in one transaction. Without evidence
+    # that is one statement on PostgreSQL, which needs no transaction of its own.
+    with transaction.atomic() if checked_evidence else nullcontext():
+        save_received_report(report, listings)
+        stored = attach_evidence(report, checked_evidence, uploaded_by=reporter)
     # The report's listings and evidence are exactly what was just written: hand them over as
     # Django's prefetch would, so the caller's serializer does not read them back.
     _as_prefetched(report, "listings", listings)

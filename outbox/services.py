@@ -19,6 +19,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from config.bulk import without_flush_wait
+from config.rows import execute_prepared
 
 from .models import OutboxMessage
 
@@ -32,7 +33,7 @@ def lease() -> timedelta:
 def enqueue(task: str, *args: object) -> OutboxMessage:
     """Owe ``task(*args)``: the row commits with the caller's transaction, then is published."""
     message = OutboxMessage.objects.create(task=task, args=list(args))
-    transaction.on_commit(partial(publish, [message.pk]))
+    publish_on_commit([message.pk])
     return message
 
 
@@ -42,8 +43,14 @@ def enqueue_many(task: str, args_list: Iterable[Iterable[object]]) -> list[Outbo
         [OutboxMessage(task=task, args=list(args)) for args in args_list]
     )
     if messages:
-        transaction.on_commit(partial(publish, [m.pk for m in messages]))
+        publish_on_commit([m.pk for m in messages])
     return messages
+
+
+def publish_on_commit(ids: list[int]) -> None:
+    """Publish these messages, just inserted, when the caller's transaction commits (at once
+    outside a transaction: the statement that wrote them has committed)."""
+    transaction.on_commit(partial(publish, ids))
 
 
 def _claim(ids: Iterable[int]) -> list[OutboxMessage]:
@@ -76,15 +83,15 @@ def _claim_in_one_statement(ids: list[int], now: datetime) -> list[OutboxMessage
     # that enqueues otherwise.
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            without_flush_wait(
-                f"UPDATE {table} SET leased_until = %s, attempts = attempts + 1 "  # noqa: S608
-                f"WHERE id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND done_at IS NULL "
-                "AND (leased_until IS NULL OR leased_until < %s) "
-                "ORDER BY id FOR UPDATE SKIP LOCKED) "
-                f"RETURNING {', '.join(CLAIMED)}"
-            ),
+        execute_prepared(
+            cursor,
+            f"UPDATE {table} SET leased_until = %s, attempts = attempts + 1 "  # noqa: S608
+            f"WHERE id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND done_at IS NULL "
+            "AND (leased_until IS NULL OR leased_until < %s) "
+            "ORDER BY id FOR UPDATE SKIP LOCKED) "
+            f"RETURNING {', '.join(CLAIMED)}",
             [now + lease(), ids, now],
+            before=without_flush_wait(""),
         )
         claimed = cursor.fetchall()
     # Instances of the claimed columns (the others deferred), args decoded as the ORM does.

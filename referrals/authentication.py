@@ -7,10 +7,11 @@ from functools import cache
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db import connection
-from django.db.models import Model
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
+
+from config.rows import Reader, columns_of, execute_prepared, instance, reader, split_row
 
 from .models import ApiClient, ApiToken, Authority
 
@@ -42,11 +43,6 @@ class AuthorityPrincipal(AnonymousUser):
         return f"client:{self.client.name}"
 
 
-def _columns(model: type[Model], alias: str) -> list[str]:
-    quote = connection.ops.quote_name
-    return [f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields]
-
-
 @cache
 def _token_sql(vendor: str) -> str:
     """The token with its client, the client's authority and user in one statement.
@@ -66,10 +62,10 @@ def _token_sql(vendor: str) -> str:
             f"WHERE ug.{quote('user_id')} = c.{quote('user_id')})"
         )
     columns = [
-        *_columns(ApiToken, "t"),
-        *_columns(ApiClient, "c"),
-        *_columns(Authority, "a"),
-        *_columns(user, "u"),
+        *columns_of(ApiToken, "t"),
+        *columns_of(ApiClient, "c"),
+        *columns_of(Authority, "a"),
+        *columns_of(user, "u"),
         groups,
     ]
     return (
@@ -82,40 +78,9 @@ def _token_sql(vendor: str) -> str:
     )
 
 
-def _readers(model: type[Model]) -> tuple[type[Model], list[str], list[tuple]]:
-    """A model's field names and, per field, what the ORM does with a value read from the
-    database (e.g. SQLite's text datetimes); nothing on PostgreSQL for these models."""
-    fields = model._meta.concrete_fields
-    columns = [field.get_col(model._meta.db_table) for field in fields]
-    return (
-        model,
-        [field.attname for field in fields],
-        [
-            (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-            for col in columns
-        ],
-    )
-
-
 @cache
-def _row_readers(vendor: str) -> list[tuple[type[Model], list[str], list[tuple]]]:
-    return [_readers(model) for model in (ApiToken, ApiClient, Authority, get_user_model())]
-
-
-def _instance(reader: tuple[type[Model], list[str], list[tuple]], values: tuple) -> Model:
-    model, names, converters = reader
-    if any(chain for _, chain in converters):
-        values = tuple(
-            _convert(value, col, chain)
-            for value, (col, chain) in zip(values, converters, strict=True)
-        )
-    return model.from_db(connection.alias, names, values)
-
-
-def _convert(value: object, col: object, chain: list) -> object:
-    for convert in chain:
-        value = convert(value, col, connection)
-    return value
+def _row_readers(vendor: str) -> list[Reader]:
+    return [reader(model) for model in (ApiToken, ApiClient, Authority, get_user_model())]
 
 
 def find_token(key_hash: str) -> ApiToken | None:
@@ -125,22 +90,21 @@ def find_token(key_hash: str) -> ApiToken | None:
     PostgreSQL) the user's role check (``counterfeits.roles.group_names``).
     """
     with connection.cursor() as cursor:
-        cursor.execute(_token_sql(connection.vendor), [key_hash])
+        execute_prepared(cursor, _token_sql(connection.vendor), [key_hash])
         row = cursor.fetchone()
     if row is None:
         return None
-    parts, start = [], 0
-    for reader in _row_readers(connection.vendor):
-        size = len(reader[1])
-        parts.append((reader, row[start : start + size]))
-        start += size
-    (token_reader, token_row), (client_reader, client_row), authority, user = parts
-    token = _instance(token_reader, token_row)
-    client = _instance(client_reader, client_row)
-    client.authority = _instance(*authority) if client.authority_id is not None else None
-    client.user = _instance(*user) if client.user_id is not None else None
-    if client.user is not None and row[start] is not None:
-        client.user._touchstone_groups = set(row[start])
+    readers = _row_readers(connection.vendor)
+    (token_row, client_row, authority_row, user_row), (groups,) = split_row(readers, row)
+    token_reader, client_reader, authority_reader, user_reader = readers
+    token = instance(token_reader, token_row)
+    client = instance(client_reader, client_row)
+    client.authority = (
+        instance(authority_reader, authority_row) if client.authority_id is not None else None
+    )
+    client.user = instance(user_reader, user_row) if client.user_id is not None else None
+    if client.user is not None and groups is not None:
+        client.user._touchstone_groups = set(groups)
     token.client = client
     return token
 

@@ -17,7 +17,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.bulk import allocate_ids, bulk_update_rows, in_ids, insert_rows, without_flush_wait
+from config.bulk import (
+    allocate_ids,
+    bulk_update_rows,
+    in_ids,
+    insert_rows,
+    insert_values,
+    without_flush_wait,
+)
 from counterfeits.models import Case
 from outbox.services import enqueue, enqueue_many
 
@@ -514,7 +521,7 @@ def log_access(
         f"({', '.join(quote(field.column) for field in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote('id')}"
     )
-    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
+    values = insert_values(entry, fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         entry.pk = cursor.fetchone()[0]

@@ -11,7 +11,7 @@ from appeals.models import Appeal
 from config.api import iso_datetime
 from counterfeits.choices import TRANSITIONS, EvidenceKind, ReportReason
 from counterfeits.filtersets import brands_for
-from counterfeits.intake import EvidenceUpload, with_intake_state
+from counterfeits.intake import EvidenceUpload, intake_brand_and_seller, with_intake_state
 from counterfeits.models import Brand, Case, CaseEvent, Evidence, Report
 from counterfeits.services import DECISIONS_NEEDING_REASON, allowed_transitions, file_report
 from listings.api.serializers import ListingSummarySerializer
@@ -288,12 +288,12 @@ def plain_report_data(data: object, request: object) -> dict | None:
         validate_email(texts["notifier_email"])
     except DjangoValidationError:
         return None
-    try:
-        # The brand with whether its intake is suspended (file_report then asks no more).
-        brand = with_intake_state(brands_for(request)).get(pk=brand_id)
-        seller = None if seller_id is None else Seller.objects.get(pk=seller_id)
-    except (Brand.DoesNotExist, Seller.DoesNotExist):
+    # The brand with whether its intake is suspended (file_report then asks no more), and the
+    # seller: what the serializer's two fields look up, in one statement.
+    found = intake_brand_and_seller(request.user, brand_id, seller_id)
+    if found is None:
         return None
+    brand, seller = found
     validated = {
         "brand": brand,
         "listings": listings,

@@ -1,0 +1,77 @@
+"""``config.rows.execute_prepared``: a hot statement planned once per connection, same answers."""
+
+import pytest
+from django.db import connection, transaction
+
+from config.rows import execute_prepared
+from tests.factories import BrandFactory
+
+SQL = "SELECT id, name FROM counterfeits_brand WHERE id = ANY(%s) AND name <> %s ORDER BY id"
+
+
+def run(sql: str, params: list, *, prepared: bool) -> list:
+    with connection.cursor() as cursor:
+        if prepared:
+            execute_prepared(cursor, sql, params)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db
+def test_a_prepared_statement_answers_as_the_statement_does():
+    brands = [BrandFactory(name=name) for name in ("Acme", "O'Brien %s", "Zeta")]
+    params = [[b.pk for b in brands], "Zeta"]
+
+    assert run(SQL, params, prepared=True) == run(SQL, params, prepared=False)
+    assert run(SQL, params, prepared=True) == [(b.pk, b.name) for b in brands[:2]]
+    assert run(SQL, [[], "Zeta"], prepared=True) == []
+
+
+@pytest.mark.django_db
+def test_it_is_prepared_once_per_connection():
+    brand = BrandFactory()
+    sent: list[str] = []
+
+    def note(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        sent.append(sql.split(" ", 1)[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        for _ in range(3):
+            assert run(SQL, [[brand.pk], ""], prepared=True) == [(brand.pk, brand.name)]
+
+    assert sent.count("PREPARE") <= 1  # none if an earlier test on this connection prepared it
+    assert sent.count("EXECUTE") == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_survives_a_rolled_back_transaction_and_a_new_connection():
+    brand = BrandFactory()
+    expected = [(brand.pk, brand.name)]
+
+    # prepared inside a transaction that rolls back: still there afterwards
+    with transaction.atomic():
+        assert run(SQL, [[brand.pk], "x"], prepared=True) == expected
+        transaction.set_rollback(True)
+    assert run(SQL, [[brand.pk], "x"], prepared=True) == expected
+
+    # a new connection has nothing prepared: it is prepared again there
+    connection.close()
+    assert run(SQL, [[brand.pk], "x"], prepared=True) == expected
+
+
+@pytest.mark.django_db
+def test_with_prepared_statements_off_the_statement_is_sent_as_it_is(settings):
+    settings.DB_PREPARED_STATEMENTS = False
+    brand = BrandFactory()
+    sent: list[str] = []
+
+    def note(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        assert run(SQL, [[brand.pk], ""], prepared=True) == [(brand.pk, brand.name)]
+
+    assert sent == [SQL]
