@@ -378,14 +378,17 @@ def _pg_canonical_sql(*, escaped: bool = False) -> str:
         raw = is_text and (column == "at" or not escaped)
         literal += f'"{key}":' + ('"' if raw else "")
         parts.append(f"'{literal}'")
+        literal = ('"' if raw else "") + ","
         if column == "at":
-            # In UTC (the session's time zone, set below), as isoformat(timespec="microseconds").
-            parts.append("""to_char(e.at, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')""")
+            # In UTC (the session's time zone, set below), as isoformat(timespec="microseconds");
+            # the constant offset goes in the next literal: in to_char's format each of its
+            # characters costs (0.15 of to_char's 0.7 us an event).
+            parts.append("""to_char(e.at, 'YYYY-MM-DD"T"HH24:MI:SS.US')""")
+            literal = "+00:00" + literal
         elif is_text and escaped:
             parts.append(f"to_json(e.{column})::text")
         else:
             parts.append(f"e.{column}")
-        literal = ('"' if raw else "") + ","
     parts.append(f"'{literal[:-1]}}}'")
     return f"concat({', '.join(parts)})"
 
