@@ -25,12 +25,12 @@ def execute_prepared(
 
     The first use on a connection sends ``PREPARE`` (the statement is then planned once, not on
     every request); every use sends ``EXECUTE`` with the values. ``sql`` takes ``%s``
-    placeholders as usual; where PostgreSQL cannot tell a placeholder's type from its place, the
-    statement casts it. ``before`` (e.g. a ``SET LOCAL``) goes in the same round trip. A
-    prepared statement outlives a rolled-back transaction and ends with its connection; its name
-    is the digest of its text, so one name never means two statements. Elsewhere, or with
-    ``DB_PREPARED_STATEMENTS`` off (a pooler that does not keep them), the statement is sent as
-    it is.
+    placeholders as usual (and no literal ``%``); where PostgreSQL cannot tell a placeholder's
+    type from its place, the statement casts it. ``before`` (e.g. a ``SET LOCAL``) goes in the
+    same round trip. A prepared statement outlives a rolled-back transaction and ends with its
+    connection; its name is the digest of its text, so one name never means two statements.
+    Elsewhere, or with ``DB_PREPARED_STATEMENTS`` off (a pooler that does not keep them), the
+    statement is sent as it is.
     """
     if cursor.db.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         cursor.execute(before + sql, params)
@@ -41,6 +41,9 @@ def execute_prepared(
     if prepared is None or prepared[0] is not raw:  # a new connection has nothing prepared
         prepared = cursor.db._touchstone_prepared = (raw, set())
     if name not in prepared[1]:
+        if "%%" in sql:
+            # PREPARE is sent without parameters, so nothing would turn %% into %.
+            raise ValueError("execute_prepared() takes statements without a literal %")
         parts = sql.split("%s")
         numbered = "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
         cursor.execute(f"PREPARE {name} AS {numbered}")

@@ -75,3 +75,14 @@ def test_with_prepared_statements_off_the_statement_is_sent_as_it_is(settings):
         assert run(SQL, [[brand.pk], ""], prepared=True) == [(brand.pk, brand.name)]
 
     assert sent == [SQL]
+
+
+@pytest.mark.django_db
+def test_a_statement_with_a_literal_percent_is_refused_not_mangled(settings):
+    settings.DB_PREPARED_STATEMENTS = True
+    sql = "SELECT id FROM counterfeits_brand WHERE name LIKE 'a%%' AND id = %s"
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    with connection.cursor() as cursor, pytest.raises(ValueError, match="literal %"):
+        execute_prepared(cursor, sql, [1])
