@@ -1,5 +1,7 @@
 """Small test helpers shared by the suite."""
 
+import base64
+import json
 import time
 from collections.abc import Callable
 
@@ -42,3 +44,17 @@ def run_outbox() -> int:
         task.apply(args=message.args, kwargs={"outbox_id": message.pk}, throw=True)
         done += 1
     return done
+
+
+def queued_outbox_ids() -> list[int]:
+    """The outbox ids of the task messages waiting in this test process's queue, oldest first,
+    read off the real broker (nothing consumes them while no worker runs)."""
+    from config.celery import app
+
+    with app.connection_for_read() as conn:
+        raw = conn.default_channel.client.lrange(app.conf.task_default_queue, 0, -1)
+    ids = []
+    for entry in reversed(raw):  # Celery pushes on the left and consumes from the right
+        _args, kwargs, _embed = json.loads(base64.b64decode(json.loads(entry)["body"]))
+        ids.append(kwargs["outbox_id"])
+    return ids

@@ -25,6 +25,7 @@ from counterfeits.services import file_report
 from outbox.models import OutboxMessage
 from sellers.models import Seller
 from tests.factories import BrandFactory, BrandMembershipFactory, ListingFactory, SellerFactory
+from tests.helpers import wait_for
 
 VARYING = {"id", "report", "created_at", "updated_at", "available_at"}
 
@@ -100,19 +101,14 @@ def test_a_report_without_listings_writes_none(brand_owner_user):
     assert written(notice)["ids in texts"] is True
 
 
+@pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
-def test_filed_outside_a_transaction_it_commits_in_one_statement_and_is_published(
-    brand_owner_user, monkeypatch
+def test_filed_outside_a_transaction_it_commits_in_one_statement_and_the_notice_goes_out(
+    brand_owner_user, live_worker
 ):
-    # Given a brand owner's brand and a seller, read as the API reads them, and a broker that
-    # records what it is sent
+    # Given a brand owner's brand and a seller, read as the API reads them, and a worker
     brand, seller = intake_brand_and_seller(
         brand_owner_user, BrandMembershipFactory(user=brand_owner_user).brand.pk, SellerFactory().pk
-    )
-    published: list[tuple] = []
-    monkeypatch.setattr(
-        "outbox.services.current_app.send_task",
-        lambda name, args, kwargs: published.append((name, args, kwargs)),
     )
 
     # When a report is filed with no transaction around it
@@ -129,15 +125,19 @@ def test_filed_outside_a_transaction_it_commits_in_one_statement_and_is_publishe
             membership_checked=True,
         )
 
-    # Then its rows were written by one statement, and the notice's message was claimed and
-    # published once that had committed
+    # Then its rows were written by one statement, and the notice's message was claimed once
+    # that had committed (the second statement) and published
     sent = [q["sql"] for q in queries if not q["sql"].startswith("PREPARE ")]  # once a connection
     assert len(sent) == 2, [sql[:80] for sql in sent]
+    assert sent[1].lstrip().upper().startswith(("SET LOCAL", "UPDATE", "EXECUTE")), sent[1][:80]
     notice = Notice.objects.get(report=report)
     message = OutboxMessage.objects.get(args=[notice.pk])
-    assert published == [(intake.NOTICE_TASK, [notice.pk], {"outbox_id": message.pk})]
+    # and the worker sent the notifier's "received" e-mail and marked the message done
+    wait_for(lambda: Notice.objects.filter(pk=notice.pk, sent_at__isnull=False).exists())
+    wait_for(lambda: OutboxMessage.objects.filter(pk=message.pk, done_at__isnull=False).exists())
+    message.refresh_from_db()
     assert message.attempts == 1
-    assert message.leased_until is not None
+    assert message.task == intake.NOTICE_TASK
 
 
 @pytest.mark.django_db(transaction=True)
