@@ -6,10 +6,12 @@ tests and production set ``DATABASE_URL`` and ``CELERY_BROKER_URL``.
 
 import hashlib
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -212,6 +214,14 @@ SWEEP_BATCH_SIZE = env_int("SWEEP_BATCH_SIZE", 1000)
 # Default: the core count, which is also a Celery worker's default pool size. PostgreSQL only.
 SWEEP_WORKERS = env_int("SWEEP_WORKERS", os.cpu_count() or 1)
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
+# PostgreSQL work_mem for verify_audit_chain's one statement (a parallel hash may take it x
+# hash_mem_multiplier x 3 processes): 128MB keeps ~5M events' successor join in memory; a small
+# database server may want less (it then batches through temporary files: slower, bounded).
+VERIFY_WORK_MEM = env_str("VERIFY_WORK_MEM", "128MB").strip()
+if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", VERIFY_WORK_MEM):
+    raise ImproperlyConfigured(
+        f"VERIFY_WORK_MEM must be a size such as 64MB or 1GB (kB, MB, GB), not {VERIFY_WORK_MEM!r}"
+    )
 DELIVERY_TIMEOUT_SECONDS = env_int("DELIVERY_TIMEOUT_SECONDS", 10)
 DELIVERY_MAX_RETRIES = env_int("DELIVERY_MAX_RETRIES", 6)
 DELIVERY_BACKOFF_SECONDS = env_int("DELIVERY_BACKOFF_SECONDS", 30)

@@ -13,6 +13,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Count, F
@@ -429,13 +430,15 @@ def _verify_all_chains_postgresql() -> tuple[int, int, BrokenLink | None]:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 # SET LOCAL: until the transaction ends, or the savepoint if nested (rolled
                 # back below). No JIT: compiling the expressions saves nothing measurable.
-                # work_mem: a parallel hash may take it x hash_mem_multiplier (2) x processes
-                # (3): 768MB for each of the two hashes at most. 128MB holds the successor
-                # join of ~5M events in memory; at 16MB 2.8M events made 16 batches, the wide
-                # outer rows written to temp files and read back (~1GB of temp I/O, the joins
-                # 10.7 s against 5.8 s). Beyond that it batches: bounded at any size.
+                # work_mem (VERIFY_WORK_MEM): a parallel hash may take it x hash_mem_multiplier
+                # (2) x processes (3): at the default 128MB, 768MB for each of the two hashes at
+                # most. 128MB holds the successor join of ~5M events in memory; at 16MB 2.8M
+                # events made 16 batches, the wide outer rows written to temp files and read
+                # back (~1GB of temp I/O, the joins 10.7 s against 5.8 s). Beyond that it
+                # batches: bounded at any size.
                 cursor.execute(
-                    "SET LOCAL TIME ZONE 'UTC'; SET LOCAL jit = off; SET LOCAL work_mem = '128MB'"
+                    "SET LOCAL TIME ZONE 'UTC'; SET LOCAL jit = off; SET LOCAL work_mem = %s",
+                    [settings.VERIFY_WORK_MEM],
                 )
                 return _pg_verify(cursor)
         finally:
