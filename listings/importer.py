@@ -110,8 +110,11 @@ def _country(value: Any) -> str:
     return code
 
 
+EMAIL_MAX_LENGTH = Seller._meta.get_field("email").max_length
+
+
 def _email(value: Any) -> str:
-    address = _text(254)(value)
+    address = _text(EMAIL_MAX_LENGTH)(value)
     try:
         validate_email(address)
     except ValidationError:
@@ -252,7 +255,7 @@ SCHEMAS: dict[str, dict[str, Column]] = {
     "seller": {
         "external_id": _text_column(Seller, "external_id", required=True),
         "name": _text_column(Seller, "name", required=True),
-        "email": Column(_email, required=True, shape="email", max_length=254),
+        "email": Column(_email, required=True, shape="email", max_length=EMAIL_MAX_LENGTH),
         "country": Column(_country, required=True, shape="country"),
         **{
             name: _text_column(Seller, name)
