@@ -100,10 +100,10 @@ SCALE ?= default
 bench: install
 	$(PY) -m bench.run --scale $(SCALE)
 
-# Fault injection on a private PostgreSQL (initdb, port 55432) and Redis (port 56379) that the tests
+# Fault injection on a private PostgreSQL (initdb, port 25432) and Redis (port 26379) that the tests
 # start, kill and restart themselves; the shared services are never touched. Serial, < 10 minutes.
-CHAOS_PG_PORT ?= 55432
-CHAOS_REDIS_PORT ?= 56379
+CHAOS_PG_PORT ?= 25432
+CHAOS_REDIS_PORT ?= 26379
 chaos: install
 	CHAOS=1 CHAOS_PG_PORT=$(CHAOS_PG_PORT) CHAOS_REDIS_PORT=$(CHAOS_REDIS_PORT) \
 	DATABASE_URL=postgres://postgres@127.0.0.1:$(CHAOS_PG_PORT)/touchstone \

@@ -26,8 +26,10 @@ from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
-PG_PORT = int(os.environ.get("CHAOS_PG_PORT", "55432"))
-REDIS_PORT = int(os.environ.get("CHAOS_REDIS_PORT", "56379"))
+# Below Linux's ephemeral range (32768-60999 by default): a port in it can be held, at the moment
+# the server binds, by any outgoing connection on the machine, and the start fails at random.
+PG_PORT = int(os.environ.get("CHAOS_PG_PORT", "25432"))
+REDIS_PORT = int(os.environ.get("CHAOS_REDIS_PORT", "26379"))
 DATABASE_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/touchstone"
 BROKER_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 CACHE_URL = f"redis://127.0.0.1:{REDIS_PORT}/1"
@@ -44,6 +46,15 @@ def free_port() -> int:
 def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ephemeral_ports() -> range:
+    """The ports the kernel hands out to outgoing connections (``ip_local_port_range``)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        low, high = "32768", "60999"
+    return range(int(low), int(high) + 1)
 
 
 def _pg_bin(name: str) -> str:
@@ -108,13 +119,32 @@ class PrivatePostgres:
         )  # fmt: skip
 
     def start(self) -> None:
-        self._ctl("start", "-w", "-t", "60")
+        started = self._ctl("start", "-w", "-t", "60", check=False)
+        if started.returncode != 0:
+            raise RuntimeError(self.failure("start", started))
+
+    def failure(self, action: str, result: subprocess.CompletedProcess) -> str:
+        """Why pg_ctl failed, in the error itself: the cluster and its log are removed after."""
+        try:
+            log = self.log.read_text(errors="replace").splitlines()[-20:]
+        except OSError as exc:
+            log = [f"(no server log: {exc})"]
+        return "\n".join(
+            [
+                f"private PostgreSQL did not {action} on port {PG_PORT} "
+                f"(pg_ctl exit {result.returncode}): {result.stderr.strip()}",
+                f"last lines of {self.log}:",
+                *log,
+            ]
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._ctl("stop", "-w", "-m", mode, "-t", "60", check=False)
 
     def restart(self, mode: str = "fast") -> None:
-        self._ctl("restart", "-w", "-m", mode, "-t", "60")
+        restarted = self._ctl("restart", "-w", "-m", mode, "-t", "60", check=False)
+        if restarted.returncode != 0:
+            raise RuntimeError(self.failure("restart", restarted))
 
     def remove(self) -> None:
         self.stop("immediate")
