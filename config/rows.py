@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
@@ -28,28 +28,58 @@ def execute_prepared(
     placeholders as usual (and no literal ``%``); where PostgreSQL cannot tell a placeholder's
     type from its place, the statement casts it. ``before`` (e.g. a ``SET LOCAL``) goes in the
     same round trip. A prepared statement outlives a rolled-back transaction and ends with its
-    connection; its name is the digest of its text, so one name never means two statements.
+    connection; its name is the digest of its text, so one name never means two statements. One
+    the server dropped, or whose result's row type a migration changed, is prepared afresh: at
+    once outside a transaction; inside one (which the failure has aborted) on the next use.
     Elsewhere, or with ``DB_PREPARED_STATEMENTS`` off (a pooler that does not keep them), the
     statement is sent as it is.
     """
     if cursor.db.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         cursor.execute(before + sql, params)
         return
+    if "%%" in sql:
+        # PREPARE is sent without parameters, so nothing would turn %% into %.
+        raise ValueError("execute_prepared() takes statements without a literal %")
     name = "touchstone_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
     raw = cursor.db.connection
     prepared = getattr(cursor.db, "_touchstone_prepared", None)
     if prepared is None or prepared[0] is not raw:  # a new connection has nothing prepared
         prepared = cursor.db._touchstone_prepared = (raw, set())
     if name not in prepared[1]:
-        if "%%" in sql:
-            # PREPARE is sent without parameters, so nothing would turn %% into %.
-            raise ValueError("execute_prepared() takes statements without a literal %")
-        parts = sql.split("%s")
-        numbered = "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
-        cursor.execute(f"PREPARE {name} AS {numbered}")
+        _prepare(cursor, name, sql)
         prepared[1].add(name)
     arguments = f"({', '.join(['%s'] * len(params))})" if params else ""
-    cursor.execute(f"{before}EXECUTE {name}{arguments}", params)
+    try:
+        cursor.execute(f"{before}EXECUTE {name}{arguments}", params)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) not in _STALE:
+            raise
+        # Dropped on the server (DEALLOCATE ALL, DISCARD ALL) or its plan's row type changed
+        # (a migration): prepare it afresh. Inside a transaction the failed EXECUTE has aborted
+        # it, so the error stands and the next use prepares it; outside, try once more now.
+        prepared[1].discard(name)
+        if cursor.db.in_atomic_block:
+            raise
+        _prepare(cursor, name, sql)
+        prepared[1].add(name)
+        cursor.execute(f"{before}EXECUTE {name}{arguments}", params)
+
+
+# SQLSTATEs of an EXECUTE whose statement is gone (invalid_sql_statement_name) or whose plan no
+# longer fits its tables (feature_not_supported: "cached plan must not change result type").
+_STALE = {"26000", "0A000"}
+
+
+def _prepare(cursor: CursorWrapper, name: str, sql: str) -> None:
+    """``PREPARE name``, replacing a statement of that name the server may still hold."""
+    parts = sql.split("%s")
+    numbered = "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+    cursor.execute(
+        "SELECT 1 FROM pg_prepared_statements WHERE name = %s", [name]
+    )  # only on a connection's first use of ``sql``, or after a failure
+    if cursor.fetchone():
+        cursor.execute(f"DEALLOCATE {name}")
+    cursor.execute(f"PREPARE {name} AS {numbered}")
 
 
 # A model, its field names in column order, and per column what the ORM does with a value read

@@ -127,8 +127,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # The hottest hand-written statements (token lookup, report intake, outbox claim) are prepared
-# once per connection on PostgreSQL (config.rows.execute_prepared). Off for a connection pooler
-# that does not keep a session's prepared statements (PgBouncer in transaction mode before 1.21).
+# once per connection on PostgreSQL (config.rows.execute_prepared). Off behind a pooler in
+# transaction mode (PgBouncer's, any version: its max_prepared_statements keeps protocol-level
+# statements only, not SQL PREPARE/EXECUTE, which is what these are).
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

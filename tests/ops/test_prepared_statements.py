@@ -86,3 +86,52 @@ def test_a_statement_with_a_literal_percent_is_refused_not_mangled(settings):
         pytest.skip("prepared statements are PostgreSQL's")
     with connection.cursor() as cursor, pytest.raises(ValueError, match="literal %"):
         execute_prepared(cursor, sql, [1])
+
+
+PROBE = "SELECT v FROM rows_probe WHERE v > %s ORDER BY v"
+
+
+@pytest.fixture
+def probe_table():
+    """A table of this connection's own (TEMP): the test may change its column's type."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE rows_probe (v integer)")
+        cursor.execute("INSERT INTO rows_probe VALUES (1), (2), (3)")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS rows_probe")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_dropped_on_the_server_is_prepared_again(probe_table):
+    # DEALLOCATE ALL (or DISCARD ALL, as a pooler sends) drops what this process thinks it has.
+    assert run(PROBE, [1], prepared=True) == [(2,), (3,)]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert run(PROBE, [1], prepared=True) == [(2,), (3,)]
+    assert run(PROBE, [2], prepared=True) == [(3,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_whose_result_type_changed_is_planned_again(probe_table):
+    # A migration that changes a returned column's type: PostgreSQL refuses the old plan
+    # ("cached plan must not change result type") on every connection that prepared it.
+    assert run(PROBE, [1], prepared=True) == [(2,), (3,)]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE rows_probe ALTER COLUMN v TYPE bigint")
+    assert run(PROBE, [1], prepared=True) == [(2,), (3,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_the_failure_is_raised_and_the_next_use_recovers(probe_table):
+    from django.db import DatabaseError
+
+    assert run(PROBE, [1], prepared=True) == [(2,), (3,)]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE rows_probe ALTER COLUMN v TYPE bigint")
+    # The transaction is already aborted by the failed EXECUTE: nothing may be retried in it.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        run(PROBE, [1], prepared=True)
+    assert run(PROBE, [1], prepared=True) == [(2,), (3,)]
+    with transaction.atomic():
+        assert run(PROBE, [2], prepared=True) == [(3,)]
