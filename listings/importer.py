@@ -80,6 +80,7 @@ MAX_KEPT_ERRORS = 10_000
 
 
 _SPACE = re.compile(r"\s")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RowError(ValueError):
@@ -98,6 +99,9 @@ def _text(max_length: int) -> Callable[[Any], str]:
             raise RowError(f"at most {max_length} characters (got {len(text)})")
         if "\x00" in text:  # PostgreSQL text cannot hold it
             raise RowError("must not contain a NUL character")
+        if not text.isascii() and (found := _SURROGATE.search(text)):
+            # JSON may escape one (\ud800); no UTF-8 text, so no PostgreSQL text, can hold it
+            raise RowError(f"must not contain a lone surrogate (U+{ord(found[0]):04X})")
         return text
 
     return parse

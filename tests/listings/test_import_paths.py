@@ -323,3 +323,22 @@ def test_a_nul_character_in_a_value_is_a_bad_row_not_a_failed_import(tmp_path, u
         (2, {"name": "must not contain a NUL character"})
     ]
     assert report.upserted == {"seller": 1, "product": 1, "listing": 1, "sale": 0}
+
+
+@pytest.mark.parametrize("use_sql", [True, False], ids=["sql", "python"])
+@pytest.mark.parametrize("field", ["name", "external_id"])
+def test_a_lone_surrogate_in_a_value_is_a_bad_row_not_a_failed_import(tmp_path, use_sql, field):
+    # given a seller whose value is a JSON-escaped lone surrogate: valid UTF-8 and valid JSON,
+    # but no UTF-8 text PostgreSQL could store (json.dumps writes it as \ud800)
+    rows = [seller(1), seller(2, **{field: "Acme \ud800"}), product(1), listing(1)]
+    path = tmp_path / "catalog.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+    # when it is imported (twice: a restart must not stop at the same line)
+    for _ in range(2):
+        report = import_catalog(path, use_sql=use_sql, restart=True)
+
+        # then that line is reported with its reason and every other row is written
+        assert [(bad.line, list(bad.errors)) for bad in report.bad_rows] == [(2, [field])]
+        assert "surrogate" in report.bad_rows[0].errors[field]
+        assert report.upserted == {"seller": 1, "product": 1, "listing": 1, "sale": 0}
