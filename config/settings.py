@@ -42,6 +42,23 @@ def env_duration(name: str, default: str) -> timedelta:
     return parsed
 
 
+_PG_MEMORY_UNITS_KB = {"kB": 1, "MB": 1024, "GB": 1024 * 1024}
+
+
+def env_pg_memory(name: str, default: str) -> str:
+    """A PostgreSQL ``work_mem`` size (``64kB`` to ``2047GB``, units kB, MB, GB), checked here:
+    a value the server refuses would fail the command that sets it, not start-up."""
+    raw = env_str(name, default).strip()
+    match = re.fullmatch(r"([1-9][0-9]{0,9})(kB|MB|GB)", raw)
+    kilobytes = int(match[1]) * _PG_MEMORY_UNITS_KB[match[2]] if match else 0
+    if not 64 <= kilobytes <= 2147483647:
+        raise ImproperlyConfigured(
+            f"{name} must be a size from 64kB to 2047GB such as 64MB or 1GB (kB, MB, GB), "
+            f"not {raw!r}"
+        )
+    return raw
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -218,11 +235,7 @@ SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
 # PostgreSQL work_mem for verify_audit_chain's one statement (a parallel hash may take it x
 # hash_mem_multiplier x 3 processes): 128MB keeps ~5M events' successor join in memory; a small
 # database server may want less (it then batches through temporary files: slower, bounded).
-VERIFY_WORK_MEM = env_str("VERIFY_WORK_MEM", "128MB").strip()
-if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", VERIFY_WORK_MEM):
-    raise ImproperlyConfigured(
-        f"VERIFY_WORK_MEM must be a size such as 64MB or 1GB (kB, MB, GB), not {VERIFY_WORK_MEM!r}"
-    )
+VERIFY_WORK_MEM = env_pg_memory("VERIFY_WORK_MEM", "128MB")
 DELIVERY_TIMEOUT_SECONDS = env_int("DELIVERY_TIMEOUT_SECONDS", 10)
 DELIVERY_MAX_RETRIES = env_int("DELIVERY_MAX_RETRIES", 6)
 DELIVERY_BACKOFF_SECONDS = env_int("DELIVERY_BACKOFF_SECONDS", 30)

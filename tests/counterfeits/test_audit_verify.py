@@ -328,3 +328,26 @@ def test_the_smallest_work_mem_gives_the_same_answer(chains, settings):
     # then batching through temporary files changes nothing in the answer
     assert audit.verify_all_chains() == expected
     assert expected[2].case_id == chains[3].pk
+
+
+@pytest.mark.parametrize("value", ["64kB", "128MB", " 1GB ", "2047GB", "2097151MB"])
+def test_work_mem_takes_what_postgresql_takes(monkeypatch, value):
+    from config.settings import env_pg_memory
+
+    monkeypatch.setenv("VERIFY_WORK_MEM", value)
+    assert env_pg_memory("VERIFY_WORK_MEM", "128MB") == value.strip()
+
+
+@pytest.mark.parametrize(
+    "value", ["32kB", "63kB", "2048GB", "4096GB", "0MB", "128mb", "128", "1.5GB", "-1MB", ""]
+)
+def test_work_mem_postgresql_would_refuse_is_refused_at_start_up(monkeypatch, value):
+    # below 64kB or above 2147483647kB, SET work_mem fails: the check would die with a traceback
+    # and exit 1, the status of a broken chain
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import env_pg_memory
+
+    monkeypatch.setenv("VERIFY_WORK_MEM", value)
+    with pytest.raises(ImproperlyConfigured, match="VERIFY_WORK_MEM must be a size from 64kB"):
+        env_pg_memory("VERIFY_WORK_MEM", "128MB")
