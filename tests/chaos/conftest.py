@@ -59,6 +59,7 @@ def chaos_stack(django_db_blocker) -> Iterator[Stack]:
             "the fault tests must run against their private services: use `make chaos` "
             f"(DATABASE_URL={stack.DATABASE_URL} CELERY_BROKER_URL={stack.BROKER_URL})"
         )
+    stack.warn_if_ephemeral({"CHAOS_PG_PORT": stack.PG_PORT, "CHAOS_REDIS_PORT": stack.REDIS_PORT})
     for port in (stack.PG_PORT, stack.REDIS_PORT):
         if stack.port_in_use(port):
             pytest.fail(f"port {port} is taken: stop what listens there or set CHAOS_*_PORT")

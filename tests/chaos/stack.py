@@ -28,8 +28,10 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 # Below Linux's ephemeral range (32768-60999 by default): a port in it can be held, at the moment
 # the server binds, by any outgoing connection on the machine, and the start fails at random.
-PG_PORT = int(os.environ.get("CHAOS_PG_PORT", "25432"))
-REDIS_PORT = int(os.environ.get("CHAOS_REDIS_PORT", "26379"))
+DEFAULT_PG_PORT = 25432
+DEFAULT_REDIS_PORT = 26379
+PG_PORT = int(os.environ.get("CHAOS_PG_PORT") or DEFAULT_PG_PORT)
+REDIS_PORT = int(os.environ.get("CHAOS_REDIS_PORT") or DEFAULT_REDIS_PORT)
 DATABASE_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/touchstone"
 BROKER_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 CACHE_URL = f"redis://127.0.0.1:{REDIS_PORT}/1"
@@ -55,6 +57,17 @@ def ephemeral_ports() -> range:
     except (OSError, ValueError):
         low, high = "32768", "60999"
     return range(int(low), int(high) + 1)
+
+
+def warn_if_ephemeral(ports: dict[str, int]) -> None:
+    """Say which chosen port the kernel may also hand to an outgoing connection."""
+    ephemeral = ephemeral_ports()
+    for name, port in ports.items():
+        if port in ephemeral:
+            print(
+                f"chaos: warning: {name}={port} lies in this machine's ephemeral range "
+                f"({ephemeral.start}-{ephemeral.stop - 1}); a server start may fail at random"
+            )
 
 
 def _pg_bin(name: str) -> str:

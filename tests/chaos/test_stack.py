@@ -8,12 +8,20 @@ import pytest
 from tests.chaos import stack
 
 
-def test_the_private_ports_lie_outside_the_kernels_ephemeral_range() -> None:
+def test_the_default_ports_lie_outside_the_usual_ephemeral_ranges() -> None:
     # An outgoing connection may hold any port in that range when the server binds (CI saw
     # "pg_ctl: could not start server" on 55432 right after the main suite's connections).
+    # Linux's default range and IANA's dynamic ports (BSD, Windows) together: 32768-65535.
+    for port in (stack.DEFAULT_PG_PORT, stack.DEFAULT_REDIS_PORT):
+        assert 1024 <= port < 32768
+
+
+def test_a_port_in_this_machines_ephemeral_range_is_warned_of(capsys) -> None:
     ephemeral = stack.ephemeral_ports()
-    assert stack.PG_PORT not in ephemeral
-    assert stack.REDIS_PORT not in ephemeral
+    stack.warn_if_ephemeral({"CHAOS_PG_PORT": ephemeral.start, "CHAOS_REDIS_PORT": 1024})
+    said = capsys.readouterr().out
+    assert f"CHAOS_PG_PORT={ephemeral.start}" in said
+    assert "CHAOS_REDIS_PORT" not in said
 
 
 def test_a_failed_start_carries_the_server_log(tmp_path: Path) -> None:
