@@ -42,12 +42,13 @@ def execute_prepared(
         raise ValueError("execute_prepared() takes statements without a literal %")
     name = "touchstone_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
     raw = cursor.db.connection
-    prepared = getattr(cursor.db, "_touchstone_prepared", None)
-    if prepared is None or prepared[0] is not raw:  # a new connection has nothing prepared
-        prepared = cursor.db._touchstone_prepared = (raw, set())
-    if name not in prepared[1]:
-        _prepare(cursor, name, sql)
-        prepared[1].add(name)
+    state = getattr(cursor.db, "_touchstone_prepared", None)
+    if state is None or state[0] is not raw:  # a new connection has nothing prepared
+        state = cursor.db._touchstone_prepared = (raw, set(), set())
+    _, prepared, stale = state
+    if name not in prepared:
+        _prepare(cursor, name, sql, stale)
+        prepared.add(name)
     arguments = f"({', '.join(['%s'] * len(params))})" if params else ""
     try:
         cursor.execute(f"{before}EXECUTE {name}{arguments}", params)
@@ -57,11 +58,12 @@ def execute_prepared(
         # Dropped on the server (DEALLOCATE ALL, DISCARD ALL) or its plan's row type changed
         # (a migration): prepare it afresh. Inside a transaction the failed EXECUTE has aborted
         # it, so the error stands and the next use prepares it; outside, try once more now.
-        prepared[1].discard(name)
+        prepared.discard(name)
+        stale.add(name)
         if cursor.db.in_atomic_block:
             raise
-        _prepare(cursor, name, sql)
-        prepared[1].add(name)
+        _prepare(cursor, name, sql, stale)
+        prepared.add(name)
         cursor.execute(f"{before}EXECUTE {name}{arguments}", params)
 
 
@@ -70,16 +72,17 @@ def execute_prepared(
 _STALE = {"26000", "0A000"}
 
 
-def _prepare(cursor: CursorWrapper, name: str, sql: str) -> None:
-    """``PREPARE name``, replacing a statement of that name the server may still hold."""
+def _prepare(cursor: CursorWrapper, name: str, sql: str, stale: set[str]) -> None:
+    """``PREPARE name``; one that failed before (``stale``) may still be on the server, where
+    it is dropped first."""
     parts = sql.split("%s")
     numbered = "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
-    cursor.execute(
-        "SELECT 1 FROM pg_prepared_statements WHERE name = %s", [name]
-    )  # only on a connection's first use of ``sql``, or after a failure
-    if cursor.fetchone():
-        cursor.execute(f"DEALLOCATE {name}")
+    if name in stale:
+        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [name])
+        if cursor.fetchone():
+            cursor.execute(f"DEALLOCATE {name}")
     cursor.execute(f"PREPARE {name} AS {numbered}")
+    stale.discard(name)
 
 
 # A model, its field names in column order, and per column what the ORM does with a value read
