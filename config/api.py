@@ -1,31 +1,16 @@
-"""API-wide error handling (domain refusals become 409 with a clear message), the JSON parser,
-and the response format of times shared by the APIs."""
+"""API-wide error handling (domain refusals become 409 with a clear message) and the response
+format of times shared by the APIs."""
 
 from datetime import datetime, tzinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import parsers, status
-from rest_framework.exceptions import ParseError
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from counterfeits.exceptions import PermissionRefused, TransitionRefused
 from counterfeits.intake import IntakeSuspended
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with a body nested too deep for Python's parser refused as malformed.
-
-    ``json`` recurses once per level and gives up with ``RecursionError`` (no ``ValueError``,
-    so DRF let it through as a 500) after about a thousand levels: a few kilobytes of ``[``.
-    """
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError as exc:
-            raise ParseError("JSON parse error - the body is nested too deeply.") from exc
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

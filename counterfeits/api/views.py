@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from config.api import JSONParser
+from config.parsers import JSONParser
 from counterfeits.choices import TRANSITIONS
 from counterfeits.exceptions import PermissionRefused
 from counterfeits.filtersets import CaseFilterSet, ReportFilterSet
