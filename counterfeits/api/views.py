@@ -27,7 +27,8 @@ from counterfeits.services import (
 from listings.models import Listing
 from referrals.models import Referral
 
-from .idempotency import idempotent
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import MAX_KEY_LENGTH, idempotent
 from .permissions import IsAnalyst, IsAnalystOrBrandOwner
 from .serializers import (
     CaseDetailSerializer,
@@ -81,7 +82,34 @@ class ReportViewSet(
 
     @extend_schema(
         request=ReportCreateSerializer,
-        responses={201: ReportSerializer, 400: REFUSED[400], 403: REFUSED[403]},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                OpenApiParameter.HEADER,
+                description="Retry freely with the same key: the same request replays the first "
+                "answer and files nothing twice; another request with that key is a 422.",
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                enum=["true"],
+                response=[201],
+                description="Present when the answer is the replay of an earlier request.",
+            ),
+        ],
+        responses={
+            201: ReportSerializer,
+            400: REFUSED[400],
+            403: REFUSED[403],
+            409: OpenApiResponse(
+                description="The brand's report intake is suspended (DSA Art. 23)."
+            ),
+            422: OpenApiResponse(
+                description="This Idempotency-Key was used with a different request."
+            ),
+        },
     )
     @idempotent
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
