@@ -7,11 +7,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from config.parsers import JSONParser
 from counterfeits.choices import TRANSITIONS
 from counterfeits.exceptions import PermissionRefused
 from counterfeits.filtersets import CaseFilterSet, ReportFilterSet
@@ -26,7 +27,8 @@ from counterfeits.services import (
 from listings.models import Listing
 from referrals.models import Referral
 
-from .idempotency import idempotent
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import MAX_KEY_LENGTH, idempotent
 from .permissions import IsAnalyst, IsAnalystOrBrandOwner
 from .serializers import (
     CaseDetailSerializer,
@@ -80,7 +82,34 @@ class ReportViewSet(
 
     @extend_schema(
         request=ReportCreateSerializer,
-        responses={201: ReportSerializer, 400: REFUSED[400], 403: REFUSED[403]},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                OpenApiParameter.HEADER,
+                description="Retry freely with the same key: the same request replays the first "
+                "answer and files nothing twice; another request with that key is a 422.",
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                enum=["true"],
+                response=[201],
+                description="Present when the answer is the replay of an earlier request.",
+            ),
+        ],
+        responses={
+            201: ReportSerializer,
+            400: REFUSED[400],
+            403: REFUSED[403],
+            409: OpenApiResponse(
+                description="The brand's report intake is suspended (DSA Art. 23)."
+            ),
+            422: OpenApiResponse(
+                description="This Idempotency-Key was used with a different request."
+            ),
+        },
     )
     @idempotent
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:

@@ -140,3 +140,18 @@ def test_suspended_brand_is_refused_by_the_api_with_why_and_until_when(vendor, b
     assert "suspended until" in response.json()["detail"]
     assert "manifestly unfounded" in response.json()["detail"]
     assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_idempotency_key_and_every_refusal_of_filing(vendor):
+    # Given the OpenAPI document a vendor generates its client from
+    schema = vendor.get("/api/v1/schema/?format=json").json()
+    create = schema["paths"][URL]["post"]
+
+    # Then filing documents the Idempotency-Key header, the replay header, and the answers
+    # the endpoint really gives: 409 while the brand's intake is suspended, 422 for a reused key
+    headers = {p["name"]: p for p in create["parameters"] if p["in"] == "header"}
+    assert headers["Idempotency-Key"].get("required", False) is False
+    assert headers["Idempotency-Key"]["schema"]["maxLength"] == 255
+    assert "Idempotent-Replayed" in create["responses"]["201"]["headers"]
+    assert {"201", "400", "409", "422"} <= set(create["responses"])

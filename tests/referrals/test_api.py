@@ -1,5 +1,6 @@
 """The authority API: pagination, filters, acknowledgement, access log, retraction, PDF."""
 
+import base64
 import io
 from datetime import timedelta
 
@@ -106,6 +107,34 @@ def test_bad_filter_value_is_a_400_naming_the_field(bearer, us_token, make_refer
     # Then it is told which filter is wrong
     assert response.status_code == 400
     assert query.split("=")[0] in response.json()
+
+
+def cursor_for(query: str) -> str:
+    """A cursor as the paginator encodes one (base64 of its query string), with any content."""
+    return base64.b64encode(query.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        cursor_for("p=abc"),
+        cursor_for("p=1.5"),
+        cursor_for("p=1e5"),
+        cursor_for("p=99999999999999999999999"),
+        cursor_for("r=1&p=2025-01-01"),
+    ],
+)
+def test_a_cursor_the_api_did_not_make_is_a_400_naming_it(bearer, us_token, make_referral, cursor):
+    # Given a referral, and a cursor that is garbage or carries a position that is no id
+    make_referral("US")
+
+    # When the authority pages with it
+    response = bearer(us_token[1]).get("/api/v1/referrals/", {"cursor": cursor})
+
+    # Then it is told the cursor is wrong (not a server error, not "not found")
+    assert response.status_code == 400
+    assert response.json() == {"cursor": ["Invalid cursor"]}
 
 
 def test_list_query_count_is_the_same_for_one_and_a_hundred_referrals(
