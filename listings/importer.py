@@ -64,6 +64,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.api import LONE_SURROGATE
 from counterfeits.models import Brand
 from sellers.identity import enqueue_refresh, normalize_payment_account, set_payment_accounts
 from sellers.models import Seller, SellerIdentifier
@@ -80,7 +81,6 @@ MAX_KEPT_ERRORS = 10_000
 
 
 _SPACE = re.compile(r"\s")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RowError(ValueError):
@@ -99,7 +99,7 @@ def _text(max_length: int) -> Callable[[Any], str]:
             raise RowError(f"at most {max_length} characters (got {len(text)})")
         if "\x00" in text:  # PostgreSQL text cannot hold it
             raise RowError("must not contain a NUL character")
-        if not text.isascii() and (found := _SURROGATE.search(text)):
+        if not text.isascii() and (found := LONE_SURROGATE.search(text)):
             # JSON may escape one (\ud800); no UTF-8 text, so no PostgreSQL text, can hold it
             raise RowError(f"must not contain a lone surrogate (U+{ord(found[0]):04X})")
         return text
@@ -409,6 +409,8 @@ def parse_jsonl_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
         value = json.loads(line)
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:  # ~1,000 levels of [ or {: a few kilobytes
+        return None, "not valid JSON (nested too deeply)"
     if not isinstance(value, dict):
         return None, "each line must be one JSON object"
     return value, None

@@ -342,3 +342,20 @@ def test_a_lone_surrogate_in_a_value_is_a_bad_row_not_a_failed_import(tmp_path, 
         assert [(bad.line, list(bad.errors)) for bad in report.bad_rows] == [(2, [field])]
         assert "surrogate" in report.bad_rows[0].errors[field]
         assert report.upserted == {"seller": 1, "product": 1, "listing": 1, "sale": 0}
+
+
+@pytest.mark.parametrize("use_sql", [True, False], ids=["sql", "python"])
+def test_a_line_nested_too_deep_for_the_parser_is_a_bad_row(tmp_path, use_sql):
+    # given a line of a few kilobytes nested deeper than Python's (or PostgreSQL's) JSON parser
+    # recurses, between good rows
+    deep = '{"type": "seller", "external_id": "S9", "name": ' + "[" * 5000 + "]" * 5000 + "}"
+    good = [json.dumps(row) for row in (seller(1), product(1), listing(1))]
+    path = tmp_path / "catalog.jsonl"
+    path.write_text("\n".join([good[0], deep, *good[1:]]) + "\n", encoding="utf-8")
+
+    # when it is imported
+    report = import_catalog(path, use_sql=use_sql, restart=True)
+
+    # then that line is one bad row and every other row is written
+    assert [bad.line for bad in report.bad_rows] == [2]
+    assert report.upserted == {"seller": 1, "product": 1, "listing": 1, "sale": 0}
