@@ -13,7 +13,7 @@ from counterfeits.audit import record_event
 from counterfeits.choices import ActorRole, CaseState, NoticeKind
 from counterfeits.exceptions import PermissionRefused, TransitionRefused
 from counterfeits.models import Case, Notice
-from counterfeits.services import _locked, _run, reinstate_seller
+from counterfeits.services import _locked, _refer_locked, _run, reinstate_seller
 from counterfeits.uploads import check_uploads
 from outbox.services import enqueue
 
@@ -41,13 +41,14 @@ def file_appeal(case_id: int, *, statement: str, evidence: Sequence[UploadedFile
         raise TransitionRefused(
             case, "file_appeal", "complaints are accepted for six months after the closure"
         )
+    # The window is open until the deadline, not at it (as the sweep and the seller's page say).
+    late = case.appeal_deadline is not None and now >= case.appeal_deadline
+    if late and case.state == CaseState.ACCOUNT_CLOSED:
+        # The window ran out and the sweep has not come round yet: refer the case as the sweep
+        # would have a moment ago, so a late complaint never holds the referral back.
+        _refer_locked(case, expire=True, reason="appeal window expired")
     before = _run(case, "file_appeal", case.file_appeal)
-    appeal = Appeal.objects.create(
-        case=case,
-        statement=statement,
-        filed_at=now,
-        late=case.appeal_deadline is not None and now > case.appeal_deadline,
-    )
+    appeal = Appeal.objects.create(case=case, statement=statement, filed_at=now, late=late)
     for upload in checked:
         item = AppealEvidence(
             appeal=appeal,
