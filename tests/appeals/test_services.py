@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from appeals.services import file_appeal
-from counterfeits.choices import CaseState
-from counterfeits.models import Case, CaseEvent
+from counterfeits.choices import CaseState, NoticeKind
+from counterfeits.models import Case, CaseEvent, Notice
 from referrals.models import Referral
 from referrals.services import ensure_default_authorities
 from tests.factories import SaleFactory, force_state
@@ -90,3 +90,48 @@ def test_a_complaint_filed_after_the_deadline_before_the_sweep_does_not_hold_bac
     assert Case.objects.get(pk=case.pk).state == CaseState.REFERRED
     assert Referral.objects.filter(case=case).count() == 1
     assert transitions(case.pk) == ["expire_appeal_window", "refer", "file_appeal"]
+
+
+def test_granting_one_case_keeps_the_account_closed_by_another_case_of_the_seller(
+    analyst, reviewer
+):
+    from appeals.services import decide_appeal
+    from counterfeits.services import close_account
+    from listings.choices import ListingStatus
+    from listings.models import Listing
+    from sellers.choices import SellerStatus
+    from sellers.models import Seller
+    from tests.factories import CaseFactory, ListingFactory, SellerFactory
+
+    # Given one seller closed by two cases, of two brands: the first delisted every listing
+    seller = SellerFactory()
+    first, second = CaseFactory(seller=seller), CaseFactory(seller=seller)
+    for case in (first, second):
+        case.listings.add(ListingFactory(seller=seller, product__brand=case.brand))
+        force_state(case, CaseState.CONFIRMED, confirmed_by=analyst)
+        close_account(case.pk)
+    assert not Listing.objects.filter(seller=seller, status=ListingStatus.ACTIVE).exists()
+
+    # When the appeal on the first case is granted
+    appeal = file_appeal(first.pk, statement="The watches are genuine.")
+    decide_appeal(appeal.pk, outcome="granted", actor=reviewer, reason="invoices genuine")
+
+    # Then the second case still holds the account closed, its listings delisted
+    assert Case.objects.get(pk=first.pk).state == CaseState.REINSTATED
+    assert Seller.objects.get(pk=seller.pk).status == SellerStatus.CLOSED
+    second_listing = second.listings.get()
+    assert Listing.objects.get(pk=second_listing.pk).status == ListingStatus.DELISTED
+
+    # and once the second case is decided for the seller too, everything is restored
+    appeal = file_appeal(second.pk, statement="These too.")
+    decide_appeal(appeal.pk, outcome="granted", actor=reviewer, reason="invoices genuine")
+    assert Seller.objects.get(pk=seller.pk).status == SellerStatus.REINSTATED
+    assert not Listing.objects.filter(seller=seller, status=ListingStatus.DELISTED).exists()
+    # (the seller was told, at the first grant, that the other case keeps the account closed)
+    first_outcome = Notice.objects.get(case=first, kind=NoticeKind.APPEAL_OUTCOME)
+    assert f"Your account stays closed under case #{second.pk}" in first_outcome.body
+    assert f"stays closed under case #{second.pk}" in first_outcome.html_body
+    assert (
+        "account is reinstated"
+        in Notice.objects.get(case=second, kind=NoticeKind.APPEAL_OUTCOME).body
+    )
