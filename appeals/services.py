@@ -13,7 +13,7 @@ from counterfeits.audit import record_event
 from counterfeits.choices import ActorRole, CaseState, NoticeKind
 from counterfeits.exceptions import PermissionRefused, TransitionRefused
 from counterfeits.models import Case, Notice
-from counterfeits.services import _locked, _run, reinstate_seller
+from counterfeits.services import _locked, _refer_locked, _run, reinstate_seller
 from counterfeits.uploads import check_uploads
 from outbox.services import enqueue
 
@@ -41,13 +41,14 @@ def file_appeal(case_id: int, *, statement: str, evidence: Sequence[UploadedFile
         raise TransitionRefused(
             case, "file_appeal", "complaints are accepted for six months after the closure"
         )
+    # The window is open until the deadline, not at it (as the sweep and the seller's page say).
+    late = case.appeal_deadline is not None and now >= case.appeal_deadline
+    if late and case.state == CaseState.ACCOUNT_CLOSED:
+        # The window ran out and the sweep has not come round yet: refer the case as the sweep
+        # would have a moment ago, so a late complaint never holds the referral back.
+        _refer_locked(case, expire=True, reason="appeal window expired")
     before = _run(case, "file_appeal", case.file_appeal)
-    appeal = Appeal.objects.create(
-        case=case,
-        statement=statement,
-        filed_at=now,
-        late=case.appeal_deadline is not None and now > case.appeal_deadline,
-    )
+    appeal = Appeal.objects.create(case=case, statement=statement, filed_at=now, late=late)
     for upload in checked:
         item = AppealEvidence(
             appeal=appeal,
@@ -85,6 +86,7 @@ def decide_appeal(appeal_id: int, *, outcome: str, actor: AbstractBaseUser, reas
         raise PermissionRefused("The analyst who confirmed a case cannot decide its appeal.")
     if appeal.outcome != AppealOutcome.PENDING:
         raise TransitionRefused(case, f"{outcome[:-2]}_appeal", "this appeal is already decided")
+    still_closed_by = None
     if outcome == AppealOutcome.GRANTED:
         if case.state == CaseState.REFERRED:
             name = "reinstate_after_referral"
@@ -93,7 +95,7 @@ def decide_appeal(appeal_id: int, *, outcome: str, actor: AbstractBaseUser, reas
         else:
             name = "grant_appeal"
             before = _run(case, name, case.grant_appeal)
-        reinstate_seller(case, reason=f"appeal granted: {reason}")
+        still_closed_by = reinstate_seller(case, reason=f"appeal granted: {reason}")
     else:
         name = "deny_appeal"
         before = _run(case, name, case.deny_appeal)
@@ -103,14 +105,16 @@ def decide_appeal(appeal_id: int, *, outcome: str, actor: AbstractBaseUser, reas
     appeal.decision_reason = reason
     appeal.save(update_fields=["outcome", "decided_by", "decided_at", "decision_reason"])
     record_event(case, name, from_state=before, actor=actor, reason=reason)
-    _queue_outcome_notice(case, appeal)
+    _queue_outcome_notice(case, appeal, still_closed_by=still_closed_by)
     if case.state == CaseState.REFERRAL_PENDING:
         enqueue("counterfeits.tasks.refer_case_task", case.pk)
     return appeal
 
 
-def _queue_outcome_notice(case: Case, appeal: Appeal) -> None:
-    """Owe the seller the decision with its reasons, as text and HTML, sent on commit."""
+def _queue_outcome_notice(case: Case, appeal: Appeal, *, still_closed_by: Case | None) -> None:
+    """Owe the seller the decision with its reasons, as text and HTML, sent on commit.
+
+    ``still_closed_by``: another case that keeps the account closed despite a grant."""
     from .links import appeal_url
 
     granted = appeal.outcome == AppealOutcome.GRANTED
@@ -121,6 +125,7 @@ def _queue_outcome_notice(case: Case, appeal: Appeal) -> None:
         "granted": granted,
         "retracted": granted and case.referred_at is not None,
         "link": appeal_url(case),
+        "still_closed_by": still_closed_by,
     }
     notice, created = Notice.objects.get_or_create(
         case=case,

@@ -441,13 +441,37 @@ def _claim_due(limit: int) -> "list[CaseRow]":
     return [CaseRow._make(row) for row in rows]
 
 
-def reinstate_seller(case: Case, *, reason: str) -> None:
-    """Reopen the seller's account and restore the listings this case took down."""
+# The states in which a case keeps its seller's account closed.
+HOLDS_ACCOUNT_CLOSED = (
+    CaseState.ACCOUNT_CLOSED,
+    CaseState.APPEAL_REVIEW,
+    CaseState.REFERRAL_PENDING,
+    CaseState.REFERRED,
+)
+
+
+def reinstate_seller(case: Case, *, reason: str) -> Case | None:
+    """Reopen the seller's account and restore the listings this case took down.
+
+    Unless another case of the seller still keeps the account closed: then the account stays
+    closed and that case takes over the listings this one delisted (the first closure delisted
+    them all, so the later one found none), to restore them if it is reinstated in turn.
+    Returns that other case, or None when the account was reopened.
+    """
     seller = Seller.objects.select_for_update().get(pk=case.seller_id)
-    set_seller_status(seller, SellerStatus.REINSTATED, case=case, reason=reason)
-    Listing.objects.filter(delisted_by_case=case, status=ListingStatus.DELISTED).update(
-        status=ListingStatus.ACTIVE, delisted_at=None, delisted_by_case=None
+    delisted = Listing.objects.filter(delisted_by_case=case, status=ListingStatus.DELISTED)
+    holder = (
+        Case.objects.filter(seller_id=seller.pk, state__in=HOLDS_ACCOUNT_CLOSED)
+        .exclude(pk=case.pk)
+        .order_by("account_closed_at", "id")
+        .first()
     )
+    if holder is not None:
+        delisted.update(delisted_by_case=holder)
+        return holder
+    set_seller_status(seller, SellerStatus.REINSTATED, case=case, reason=reason)
+    delisted.update(status=ListingStatus.ACTIVE, delisted_at=None, delisted_by_case=None)
+    return None
 
 
 # --- brand reports -------------------------------------------------------------------------

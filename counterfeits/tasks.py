@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
@@ -66,10 +67,17 @@ def purge_idempotency_records() -> int:
     return services.purge_idempotency_records()
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=8)
+@shared_task(bind=True, acks_late=True, max_retries=8)
 @completes_outbox
-def send_notice_task(notice_id: int) -> bool:
-    """Send a notice e-mail once: the row is marked sent and a sent notice is skipped."""
+def send_notice_task(self, notice_id: int) -> bool:
+    """Send a notice e-mail once: the row is marked sent and a sent notice is skipped.
+
+    The mail server down (``OSError``, ``SMTPException`` included) is retried with jittered
+    backoff (30 s doubling, at most 10 min apart). The retry is raised here, inside
+    ``completes_outbox``, which keeps the message leased until after it: Celery's
+    ``autoretry_for`` retried outside it, and the relay then published a second copy beside the
+    pending retry (one more for every lease that ran out), each able to send the e-mail.
+    """
     notice = Notice.objects.filter(pk=notice_id, sent_at__isnull=True).first()
     if notice is None:
         return False
@@ -79,6 +87,12 @@ def send_notice_task(notice_id: int) -> bool:
     )
     if notice.html_body:
         message.attach_alternative(notice.html_body, "text/html")
-    message.send()
+    try:
+        message.send()
+    except OSError as exc:
+        countdown = get_exponential_backoff_interval(
+            factor=30, retries=self.request.retries, maximum=600, full_jitter=True
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
     Notice.objects.filter(pk=notice_id, sent_at__isnull=True).update(sent_at=timezone.now())
     return True

@@ -335,6 +335,18 @@ def make_pull_available(referral_id: int) -> bool:
     )
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse to follow redirects: urllib turns a redirected POST into a GET without the body,
+    whose 200 would record a packet as delivered that never arrived. The 3xx comes back as an
+    ``HTTPError`` and the attempt fails (the endpoint is misconfigured: an analyst retries)."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_webhook_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
@@ -381,9 +393,7 @@ def push(referral: Referral, kind: str) -> PushResult:
     status_code: int | None = None
     error = ""
     try:
-        with urllib.request.urlopen(  # noqa: S310
-            request, timeout=settings.DELIVERY_TIMEOUT_SECONDS
-        ) as response:
+        with _webhook_opener.open(request, timeout=settings.DELIVERY_TIMEOUT_SECONDS) as response:
             status_code = response.status
     except urllib.error.HTTPError as exc:
         status_code = exc.code

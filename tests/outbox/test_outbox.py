@@ -140,3 +140,48 @@ def test_a_claim_takes_only_messages_owed_unleased_and_not_held_by_another_claim
     assert OutboxMessage.objects.get(pk=held.pk).attempts == 0
     # and a second claim gets nothing: the lease holds
     assert outbox._claim([owed.pk]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notice_retried_while_smtp_is_down_keeps_its_message_leased_past_the_retry(
+    analyst, monkeypatch, settings
+):
+    from celery.exceptions import Retry
+    from django.core.mail import EmailMultiAlternatives
+
+    from counterfeits.tasks import send_notice_task
+
+    # Given a statement of reasons owed, its message claimed by a worker, and SMTP down
+    settings.OUTBOX_LEASE_SECONDS = 1
+    case = ready_case(analyst)
+    services.confirm_case(case.pk, actor=analyst, reason="fake")
+    services.close_account(case.pk)
+    notice = Notice.objects.get(case=case, kind=NoticeKind.STATEMENT_OF_REASONS)
+    message = OutboxMessage.objects.get(
+        task="counterfeits.tasks.send_notice_task", args=[notice.pk]
+    )
+    OutboxMessage.objects.filter(pk=message.pk).update(leased_until=None, done_at=None)
+    [message] = outbox._claim([message.pk])
+
+    def smtp_down(self, fail_silently=False):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", smtp_down)
+
+    # When a late attempt (the sixth) fails and the task schedules its retry on the broker
+    celery_app.control.purge()
+    send_notice_task.push_request(id="notice-attempt", retries=5, called_directly=False)
+    try:
+        with pytest.raises(Retry) as retry:
+            send_notice_task.run(notice.pk, outbox_id=message.pk)
+    finally:
+        send_notice_task.pop_request()
+        celery_app.control.purge()
+
+    # Then the message stays leased until after the retry: the relay must not publish a second
+    # copy that would retry (and e-mail) beside the first
+    retry_at = timezone.now() + timedelta(seconds=retry.value.when)
+    message.refresh_from_db()
+    assert message.done_at is None
+    assert message.leased_until >= retry_at
+    assert Notice.objects.get(pk=notice.pk).sent_at is None

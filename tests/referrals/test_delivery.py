@@ -252,3 +252,56 @@ def test_pull_only_authority_gets_the_referral_made_available(live_worker, make_
     # Then the worker marks it delivered (available to pull) without any push attempt
     wait_for(lambda: status_of(referral.pk) == ReferralStatus.DELIVERED, message="available")
     assert not DeliveryAttempt.objects.filter(referral=referral).exists()
+
+
+@pytest.fixture
+def moved_endpoint() -> Iterator[tuple[list[str], str]]:
+    """A webhook that moved: a POST gets ``302 Found`` to another path, which answers every
+    request with 200 (as a login page or a load balancer's landing page does)."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append(f"{self.command} {self.path}")
+            if self.path == "/touchstone":
+                self.send_response(302)
+                self.send_header("Location", "/elsewhere")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _answer  # noqa: N815 - http.server's names
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield seen, f"http://127.0.0.1:{server.server_address[1]}/touchstone"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirect_is_not_taken_as_delivery(
+    live_worker, moved_endpoint, push_authority, make_referral
+):
+    # Given a webhook whose POST is redirected to a page that answers 200 to anything
+    seen, url = moved_endpoint
+    push_authority.webhook_url = url
+    push_authority.save(update_fields=["webhook_url"])
+
+    # When a referral is pushed to it
+    referral = make_referral("US")
+    wait_for(lambda: not delivery_owed(referral.pk), message="the delivery task to finish")
+
+    # Then the packet was not delivered: the redirect was not followed (urllib would turn the
+    # POST into a GET without the packet), the attempt says so, and analysts see it failed
+    assert seen == ["POST /touchstone"]
+    attempts = list(DeliveryAttempt.objects.filter(referral=referral))
+    assert [(a.outcome, a.status_code) for a in attempts] == [(AttemptOutcome.FAILED, 302)]
+    assert status_of(referral.pk) == ReferralStatus.FAILED
