@@ -35,10 +35,14 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_duration(name: str, default: str) -> timedelta:
-    raw = env_str(name, default)
-    parsed = parse_duration(raw)
-    if parsed is None:
-        raise ValueError(f"{name}={raw!r} is not an ISO-8601 duration such as P30D or PT2M")
+    """A positive ISO-8601 duration (``P30D``, ``PT2M``): Django's parser also takes ``30`` (as
+    seconds) and ``-P1D``, which as an appeal window would make every case due at once."""
+    raw = env_str(name, default).strip()
+    parsed = parse_duration(raw) if raw.upper().startswith("P") else None
+    if parsed is None or parsed <= timedelta(0):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a positive ISO-8601 duration such as P30D or PT2M"
+        )
     return parsed
 
 
