@@ -60,7 +60,7 @@ from sellers.rings import CONFIRMED_STATES, ring_review
 from . import lockout
 from .access import analyst_required, is_htmx
 from .filters import DUE_SOON, CaseQueueFilterSet
-from .forms import AppealDecisionForm, DismissForm, TransitionForm
+from .forms import AppealDecisionForm, DismissForm, TransitionForm, parse_id
 from .paging import SortKey, keyset_page
 
 PAGE_SIZE = 50
@@ -341,9 +341,10 @@ def _without_blanks(query: QueryDict) -> QueryDict:
 
 
 def _seller_named(raw: str | None) -> Seller | None:
-    if not raw or not raw.isdigit() or len(raw) > 18:
+    pk = parse_id(raw)
+    if pk is None:
         return None
-    return Seller.objects.filter(pk=int(raw)).only("id", "name", "company_name").first()
+    return Seller.objects.filter(pk=pk).only("id", "name", "company_name").first()
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:

@@ -399,6 +399,25 @@ def test_assign_ignores_a_next_url_on_another_site(analyst_client):
     assert response["Location"] == reverse("workbench:case", args=[case.pk])
 
 
+@pytest.mark.parametrize("params", [{"q": "#²"}, {"q": "²"}, {"seller": "²"}, {"seller": "٣"}])
+def test_queue_takes_digits_that_are_not_ascii_as_plain_text(analyst_client, params):
+    listed_case()
+    response = analyst_client.get(reverse("workbench:queue"), params)
+    assert response.status_code == 200
+    assert response.context["seller_filter"] is None
+
+
+@pytest.mark.parametrize("listing", ["²", "٣", "9" * 30])
+def test_adding_a_listing_id_that_is_not_a_plain_number_is_a_field_error(analyst_client, listing):
+    case = listed_case()
+    response = analyst_client.post(
+        reverse("workbench:case-listings", args=[case.pk]), {"listing": listing}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["listing"]
+    assert not Case.objects.get(pk=case.pk).listings.exists()
+
+
 # --- transitions through the UI --------------------------------------------------------------
 
 
