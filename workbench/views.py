@@ -348,6 +348,8 @@ def _seller_named(raw: str | None) -> Seller | None:
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """``next`` when it is a URL on this site, else ``fallback``: a URL, never a view name (so
+    redirect with ``HttpResponseRedirect``, not ``redirect``, which would look a word up)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -369,7 +371,7 @@ def assign_to_me(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, f"Case #{case.pk} released." if release else f"Case #{case.pk} assigned to you."
     )
-    return redirect(_safe_next(request, reverse("workbench:case", args=[case.pk])))
+    return HttpResponseRedirect(_safe_next(request, reverse("workbench:case", args=[case.pk])))
 
 
 # --- the case page ---------------------------------------------------------------------------
@@ -855,10 +857,14 @@ def referral_retry(request: HttpRequest, pk: int) -> HttpResponse:
     referral = get_object_or_404(Referral.objects.only("id", "status"), pk=pk)
     if retry_failed_delivery(referral.pk):
         messages.success(request, f"Referral #{referral.pk}: delivery queued again.")
-        return redirect(_safe_next(request, reverse("workbench:referral", args=[referral.pk])))
+        return HttpResponseRedirect(
+            _safe_next(request, reverse("workbench:referral", args=[referral.pk]))
+        )
     messages.error(
         request,
         f"Referral #{referral.pk} is {referral.get_status_display().lower()}, not failed: "
         "only a failed delivery can be retried.",
     )
-    return redirect(_safe_next(request, reverse("workbench:referral", args=[referral.pk])))
+    return HttpResponseRedirect(
+        _safe_next(request, reverse("workbench:referral", args=[referral.pk]))
+    )

@@ -399,6 +399,20 @@ def test_assign_ignores_a_next_url_on_another_site(analyst_client):
     assert response["Location"] == reverse("workbench:case", args=[case.pk])
 
 
+@pytest.mark.parametrize("target", ["0", "queue", "%", "-1"])
+def test_assign_with_a_next_that_is_no_url_still_redirects_to_a_url(
+    analyst_client, analyst, target
+):
+    # A bare word is a relative URL, not the name of a view to look up.
+    case = listed_case()
+    response = analyst_client.post(
+        reverse("workbench:case-assign", args=[case.pk]), {"next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == target
+    assert Case.objects.get(pk=case.pk).assignee == analyst
+
+
 @pytest.mark.parametrize("params", [{"q": "#²"}, {"q": "²"}, {"seller": "²"}, {"seller": "٣"}])
 def test_queue_takes_digits_that_are_not_ascii_as_plain_text(analyst_client, params):
     listed_case()
@@ -744,6 +758,16 @@ def test_retrying_a_referral_that_did_not_fail_is_refused_and_changes_nothing(an
     )
     assert b"only a failed delivery can be retried" in response.content
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.ACKNOWLEDGED
+
+
+def test_retrying_with_a_next_that_is_no_url_redirects_to_it_as_a_relative_url(analyst_client):
+    referral = referral_for(referred_case(), status=ReferralStatus.FAILED)
+    response = analyst_client.post(
+        reverse("workbench:referral-retry", args=[referral.pk]), {"next": "referrals"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "referrals"
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.PENDING
 
 
 def test_the_access_log_names_the_api_client_or_the_analyst_who_read_the_packet(
