@@ -74,6 +74,21 @@ def test_listing_picked_from_the_search_is_reported(client, owner, brand, listin
     assert list(Report.objects.get().listings.all()) == [listing]
 
 
+@pytest.mark.parametrize("picked", ["²", "9" * 19, "9" * 30])
+def test_a_picked_listing_that_is_no_id_is_refused_and_nothing_is_filed(
+    client, owner, brand, listing, picked
+):
+    client.force_login(owner)
+
+    response = _file_report(client, brand, listing, references="", listings=[picked])
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["listings"] or response.context["form"].errors[
+        "references"
+    ]
+    assert not Report.objects.exists()
+
+
 def test_unknown_listing_url_is_refused_and_nothing_is_filed(client, owner, brand, listing):
     client.force_login(owner)
 
