@@ -43,7 +43,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from appeals.choices import AppealOutcome
 from appeals.models import Appeal
-from appeals.services import decide_appeal
+from appeals.services import decide_appeal, decide_case_appeal
 from counterfeits.audit import EVENT_FIELDS, read_case_chain
 from counterfeits.choices import CaseState
 from counterfeits.exceptions import PermissionRefused, TransitionRefused
@@ -515,11 +515,9 @@ def _run_transition(
     elif name == "dismiss":
         dismiss_case(case.pk, actor=actor, reason=reason, manifestly_unfounded=manifestly_unfounded)
     elif name in DECISIONS:
-        appeal_id = Appeal.objects.filter(case=case).values_list("pk", flat=True).first()
-        if appeal_id is None:
-            raise TransitionRefused(case, name, "no appeal was filed for this case")
-        outcome = AppealOutcome.DENIED if name == "deny_appeal" else AppealOutcome.GRANTED
-        decide_appeal(appeal_id, outcome=outcome, actor=actor, reason=reason)
+        # The named transition, refused unless the case's state allows it now (as in the API):
+        # a grant opened before the referral went out must not become a retraction.
+        decide_case_appeal(case.pk, name, actor=actor, reason=reason)
     else:  # pragma: no cover - names are checked against ACTIONS before this is called
         raise Http404
 

@@ -592,6 +592,35 @@ def test_deciding_an_already_decided_appeal_is_refused(reviewer_client, analyst,
     assert Appeal.objects.get(pk=appeal.pk).outcome == AppealOutcome.DENIED
 
 
+@pytest.mark.parametrize(
+    ("state", "name"),
+    [
+        # A grant page opened before the referral went out, submitted after it: the reviewer
+        # asked for a grant, not for a retraction sent to every authority.
+        (CaseState.REFERRED, "grant_appeal"),
+        (CaseState.APPEAL_REVIEW, "reinstate_after_referral"),
+    ],
+)
+def test_a_decision_the_state_machine_refuses_now_is_a_409_and_changes_nothing(
+    reviewer_client, state, name
+):
+    case = force_state(referred_case(), state)
+    appeal = Appeal.objects.create(case=case, statement="These were genuine goods.")
+    events = CaseEvent.objects.filter(case=case).count()
+
+    response = reviewer_client.post(
+        reverse("workbench:case-transition", args=[case.pk, name]),
+        {"reason": "The invoices check out.", "confirmed": "on"},
+    )
+
+    assert response.status_code == 409
+    assert b"Refused" in response.content
+    assert Case.objects.get(pk=case.pk).state == state
+    assert Appeal.objects.get(pk=appeal.pk).outcome == AppealOutcome.PENDING
+    assert CaseEvent.objects.filter(case=case).count() == events
+    assert not Referral.objects.filter(case=case, status=ReferralStatus.RETRACTED).exists()
+
+
 # --- escaping --------------------------------------------------------------------------------
 
 
