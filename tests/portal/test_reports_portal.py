@@ -83,9 +83,7 @@ def test_a_picked_listing_that_is_no_id_is_refused_and_nothing_is_filed(
     response = _file_report(client, brand, listing, references="", listings=[picked])
 
     assert response.status_code == 400
-    assert response.context["form"].errors["listings"] or response.context["form"].errors[
-        "references"
-    ]
+    assert "listings" in response.context["form"].errors
     assert not Report.objects.exists()
 
 
