@@ -110,6 +110,20 @@ def test_oversized_upload_is_refused_and_nothing_is_filed(client, owner, brand, 
     assert not Evidence.objects.exists()
 
 
+def test_more_than_twenty_files_are_refused_as_in_the_api_and_nothing_is_filed(
+    client, owner, brand, listing
+):
+    client.force_login(owner)
+    photos = [SimpleUploadedFile(f"photo-{n}.png", PNG_BYTES, "image/png") for n in range(21)]
+
+    response = _file_report(client, brand, listing, files=photos)
+
+    assert response.status_code == 400
+    assert "at most 20 files" in response.content.decode()
+    assert not Report.objects.exists()
+    assert not Evidence.objects.exists()
+
+
 def test_html_file_named_jpg_is_refused(client, owner, brand, listing):
     client.force_login(owner)
     html = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
