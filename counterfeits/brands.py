@@ -36,7 +36,8 @@ def brands_of(user: AbstractBaseUser) -> QuerySet[Brand]:
 
 def _normalise_classes(raw: str) -> str:
     parts = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
-    bad = [p for p in parts if not p.isdigit() or not 1 <= int(p) <= 45]
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    bad = [p for p in parts if not (p.isascii() and p.isdigit()) or not 1 <= int(p) <= 45]
     if bad:
         message = f"Nice classes are numbers 1 to 45, not {bad[0]!r}."
         raise ValidationError({"trademarks": [message]})

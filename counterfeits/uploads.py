@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 
 # Types we accept, by what their content starts with. Everything else is refused.
 PNG = "image/png"
@@ -30,6 +30,8 @@ TEXT = "text/plain"
 ACCEPTED_TYPES = (PNG, JPEG, GIF, WEBP, PDF, TEXT)
 IMAGE_TYPES = frozenset({PNG, JPEG, GIF, WEBP})
 EXTENSIONS = {PNG: "png", JPEG: "jpg", GIF: "gif", WEBP: "webp", PDF: "pdf", TEXT: "txt"}
+# Files one form may carry, as the API's evidence fields allow: each is read whole to be checked.
+MAX_FILES = 20
 
 # Plain text that a browser could still sniff as markup is refused outright: "plain text"
 # must not be a way to get HTML or SVG onto the server.
@@ -149,7 +151,10 @@ def _too_big(label: str, limit: int) -> str:
 def serve_upload(file_field, *, content_type: str, original_name: str) -> HttpResponse:
     """Serve a stored upload safely: images inline, everything else as an attachment, with
     the sniffed type, ``nosniff`` and a sandboxing CSP so nothing in it can run."""
-    handle = file_field.open("rb")
+    try:
+        handle = file_field.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("The file is missing from storage.") from exc
     as_attachment = content_type not in IMAGE_TYPES
     response = FileResponse(
         handle,
@@ -170,15 +175,19 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Several uploaded files as a list; the checks of ``check_uploads`` run in the service."""
+    """Several uploaded files as a list, at most ``max_files``; the checks of ``check_uploads``
+    run in the service."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, max_files: int = MAX_FILES, **kwargs: object) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
         kwargs.setdefault("required", False)
+        self.max_files = max_files
         super().__init__(*args, **kwargs)
 
     def clean(self, data: object, initial: object = None) -> list[UploadedFile]:
         if not data:
             return []
         files = data if isinstance(data, list | tuple) else [data]
+        if len(files) > self.max_files:
+            raise ValidationError(f"Upload at most {self.max_files} files at once.", code="max")
         return [super(MultipleFileField, self).clean(f, initial) for f in files]

@@ -38,6 +38,7 @@ from counterfeits.roles import is_analyst, is_brand_owner
 from counterfeits.services import file_report, reports_visible_to
 from counterfeits.uploads import serve_upload
 from listings.models import Listing
+from workbench.forms import parse_id
 from workbench.lockout import LockoutMixin
 
 from .forms import (
@@ -237,7 +238,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
         ).order_by("-id")
     status = 200
     if request.method == "POST":
-        posted = [v for v in request.POST.getlist("listings") if v.isdigit()]
+        posted = [pk for v in request.POST.getlist("listings") if (pk := parse_id(v))]
         choices = Listing.objects.filter(pk__in=posted)
         form = ReportForm(request.POST, request.FILES, brands=brands, listing_choices=choices)
         if form.is_valid():

@@ -11,18 +11,19 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from counterfeits.choices import CaseState
-from counterfeits.models import Case
+from counterfeits.models import Brand, Case
 from workbench.access import analyst_required
+from workbench.forms import parse_id
 
 from .models import Seller
 from .rings import network, open_case_on_linked_seller, ring_brand
 
 
 def _context_case(request: HttpRequest) -> Case | None:
-    raw = request.GET.get("case") or request.POST.get("case") or ""
-    if not raw.isdigit():
+    case_id = parse_id(request.GET.get("case") or request.POST.get("case"))
+    if case_id is None:
         return None
-    return Case.objects.filter(pk=int(raw)).select_related("brand").first()
+    return Case.objects.filter(pk=case_id).select_related("brand").first()
 
 
 @require_GET
@@ -70,12 +71,12 @@ def seller_network(request: HttpRequest, pk: int) -> HttpResponse:
 def open_linked_case(request: HttpRequest, pk: int) -> HttpResponse:
     """Open a case on a linked seller, then go to it (htmx follows ``HX-Redirect``)."""
     seller = get_object_or_404(Seller, pk=pk)
-    raw_brand = request.POST.get("brand", "")
-    if not raw_brand.isdigit():
+    brand_id = parse_id(request.POST.get("brand"))
+    if brand_id is None or not Brand.objects.filter(pk=brand_id).exists():
         return HttpResponse("A brand is needed to open a case.", status=400)
     try:
         case = open_case_on_linked_seller(
-            seller, actor=request.user, brand_id=int(raw_brand), reason="opened from the network"
+            seller, actor=request.user, brand_id=brand_id, reason="opened from the network"
         )
     except ValueError as refusal:
         return HttpResponse(str(refusal), status=409)

@@ -13,6 +13,8 @@ from counterfeits.filtersets import CaseFilterSet
 from counterfeits.roles import ANALYST, REVIEWER
 from listings.models import Listing
 
+from .forms import parse_id
+
 DUE_SOON = timedelta(hours=48)
 
 
@@ -62,9 +64,9 @@ class CaseQueueFilterSet(CaseFilterSet):
             | Q(seller__email__icontains=value)
             | Exists(Listing.objects.filter(cases=OuterRef("pk"), title__icontains=value))
         )
-        digits = value.removeprefix("#")
-        if digits.isdigit() and len(digits) < 19:
-            match |= Q(pk=int(digits))
+        case_id = parse_id(value.removeprefix("#"))
+        if case_id is not None:
+            match |= Q(pk=case_id)
         return queryset.filter(match)
 
     def only_mine(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:

@@ -8,6 +8,21 @@ from counterfeits.uploads import MultipleFileField
 
 REASON_HELP = "Recorded on the case timeline and, for decisions, sent to the seller."
 
+# The largest primary key PostgreSQL's bigint holds: a bigger number names no row.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(raw: object) -> int | None:
+    """A primary key from a query or form value, or None when it is not a plain positive id.
+
+    ASCII digits only: ``str.isdigit`` also accepts "²" and other digits ``int`` refuses.
+    """
+    text = str(raw).strip() if raw is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
 
 class TransitionForm(forms.Form):
     """A reason for the timeline, and a tick that the analyst means it (the confirm step)."""
@@ -83,10 +98,10 @@ class IdListField(forms.Field):
         values = value if isinstance(value, list | tuple) else [value] if value else []
         ids = []
         for item in values:
-            text = str(item).strip()
-            if not text.isdigit() or len(text) > 18:
+            pk = parse_id(item)
+            if pk is None:
                 raise forms.ValidationError("Choose listings from the list.")
-            ids.append(int(text))
+            ids.append(pk)
         return ids
 
 

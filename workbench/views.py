@@ -43,7 +43,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from appeals.choices import AppealOutcome
 from appeals.models import Appeal
-from appeals.services import decide_appeal
+from appeals.services import decide_appeal, decide_case_appeal
 from counterfeits.audit import EVENT_FIELDS, read_case_chain
 from counterfeits.choices import CaseState
 from counterfeits.exceptions import PermissionRefused, TransitionRefused
@@ -60,7 +60,7 @@ from sellers.rings import CONFIRMED_STATES, ring_review
 from . import lockout
 from .access import analyst_required, is_htmx
 from .filters import DUE_SOON, CaseQueueFilterSet
-from .forms import AppealDecisionForm, DismissForm, TransitionForm
+from .forms import AppealDecisionForm, DismissForm, TransitionForm, parse_id
 from .paging import SortKey, keyset_page
 
 PAGE_SIZE = 50
@@ -341,12 +341,15 @@ def _without_blanks(query: QueryDict) -> QueryDict:
 
 
 def _seller_named(raw: str | None) -> Seller | None:
-    if not raw or not raw.isdigit() or len(raw) > 18:
+    pk = parse_id(raw)
+    if pk is None:
         return None
-    return Seller.objects.filter(pk=int(raw)).only("id", "name", "company_name").first()
+    return Seller.objects.filter(pk=pk).only("id", "name", "company_name").first()
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """``next`` when it is a URL on this site, else ``fallback``: a URL, never a view name (so
+    redirect with ``HttpResponseRedirect``, not ``redirect``, which would look a word up)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -368,7 +371,7 @@ def assign_to_me(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, f"Case #{case.pk} released." if release else f"Case #{case.pk} assigned to you."
     )
-    return redirect(_safe_next(request, reverse("workbench:case", args=[case.pk])))
+    return HttpResponseRedirect(_safe_next(request, reverse("workbench:case", args=[case.pk])))
 
 
 # --- the case page ---------------------------------------------------------------------------
@@ -512,11 +515,9 @@ def _run_transition(
     elif name == "dismiss":
         dismiss_case(case.pk, actor=actor, reason=reason, manifestly_unfounded=manifestly_unfounded)
     elif name in DECISIONS:
-        appeal_id = Appeal.objects.filter(case=case).values_list("pk", flat=True).first()
-        if appeal_id is None:
-            raise TransitionRefused(case, name, "no appeal was filed for this case")
-        outcome = AppealOutcome.DENIED if name == "deny_appeal" else AppealOutcome.GRANTED
-        decide_appeal(appeal_id, outcome=outcome, actor=actor, reason=reason)
+        # The named transition, refused unless the case's state allows it now (as in the API):
+        # a grant opened before the referral went out must not become a retraction.
+        decide_case_appeal(case.pk, name, actor=actor, reason=reason)
     else:  # pragma: no cover - names are checked against ACTIONS before this is called
         raise Http404
 
@@ -854,10 +855,14 @@ def referral_retry(request: HttpRequest, pk: int) -> HttpResponse:
     referral = get_object_or_404(Referral.objects.only("id", "status"), pk=pk)
     if retry_failed_delivery(referral.pk):
         messages.success(request, f"Referral #{referral.pk}: delivery queued again.")
-        return redirect(_safe_next(request, reverse("workbench:referral", args=[referral.pk])))
+        return HttpResponseRedirect(
+            _safe_next(request, reverse("workbench:referral", args=[referral.pk]))
+        )
     messages.error(
         request,
         f"Referral #{referral.pk} is {referral.get_status_display().lower()}, not failed: "
         "only a failed delivery can be retried.",
     )
-    return redirect(_safe_next(request, reverse("workbench:referral", args=[referral.pk])))
+    return HttpResponseRedirect(
+        _safe_next(request, reverse("workbench:referral", args=[referral.pk]))
+    )

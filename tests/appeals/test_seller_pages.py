@@ -122,6 +122,33 @@ def test_html_named_jpg_is_refused_on_the_appeal_and_nothing_changes(
     assert Case.objects.get(pk=closed_case.pk).state == CaseState.ACCOUNT_CLOSED
 
 
+def test_more_than_twenty_files_are_refused_on_the_appeal_and_nothing_changes(
+    client, closed_case, seller_link
+):
+    files = [SimpleUploadedFile(f"invoice-{n}.pdf", PDF) for n in range(21)]
+
+    response = client.post(seller_link, {"statement": "Invoices attached.", "evidence": files})
+
+    assert response.status_code == 400
+    assert "at most 20 files" in response.content.decode()
+    assert not Appeal.objects.exists()
+    assert not AppealEvidence.objects.exists()
+    assert Case.objects.get(pk=closed_case.pk).state == CaseState.ACCOUNT_CLOSED
+
+
+def test_an_evidence_file_missing_from_storage_is_a_404_not_a_500(client, closed_case, seller_link):
+    client.post(
+        seller_link,
+        {"statement": "Invoice attached.", "evidence": SimpleUploadedFile("inv.pdf", PDF)},
+    )
+    item = AppealEvidence.objects.get()
+    item.file.storage.delete(item.file.name)
+
+    response = client.get(f"{seller_link}evidence/{item.pk}/")
+
+    assert response.status_code == 404
+
+
 def test_a_late_complaint_within_six_months_is_accepted(client, analyst):
     now = timezone.now()
     case = force_state(

@@ -42,6 +42,28 @@ def test_brand_owner_registers_a_brand_with_trademarks(client, brand_owner_user)
     }
 
 
+@pytest.mark.parametrize("classes", ["²", "9, ²"])
+def test_nice_classes_in_other_digits_are_refused_and_nothing_is_created(
+    client, brand_owner_user, classes
+):
+    client.force_login(brand_owner_user)
+    data = {
+        "name": "Cirrus Optics",
+        "tm-TOTAL_FORMS": "1",
+        "tm-INITIAL_FORMS": "0",
+        "tm-0-office": "USPTO",
+        "tm-0-number": "5123456",
+        "tm-0-classes": classes,
+    }
+
+    response = client.post(reverse("portal:brand_new"), data)
+
+    assert response.status_code == 400
+    assert "Nice classes are numbers 1 to 45" in response.content.decode()
+    assert not Brand.objects.filter(name="Cirrus Optics").exists()
+    assert not Trademark.objects.filter(number="5123456").exists()
+
+
 def test_a_trademark_already_registered_is_refused_and_nothing_is_created(
     client, brand_owner_user, brand
 ):

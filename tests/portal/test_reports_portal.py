@@ -74,6 +74,19 @@ def test_listing_picked_from_the_search_is_reported(client, owner, brand, listin
     assert list(Report.objects.get().listings.all()) == [listing]
 
 
+@pytest.mark.parametrize("picked", ["²", "9" * 19, "9" * 30])
+def test_a_picked_listing_that_is_no_id_is_refused_and_nothing_is_filed(
+    client, owner, brand, listing, picked
+):
+    client.force_login(owner)
+
+    response = _file_report(client, brand, listing, references="", listings=[picked])
+
+    assert response.status_code == 400
+    assert "listings" in response.context["form"].errors
+    assert not Report.objects.exists()
+
+
 def test_unknown_listing_url_is_refused_and_nothing_is_filed(client, owner, brand, listing):
     client.force_login(owner)
 
@@ -93,6 +106,20 @@ def test_oversized_upload_is_refused_and_nothing_is_filed(client, owner, brand, 
 
     assert response.status_code == 400
     assert "larger than the limit" in response.content.decode()
+    assert not Report.objects.exists()
+    assert not Evidence.objects.exists()
+
+
+def test_more_than_twenty_files_are_refused_as_in_the_api_and_nothing_is_filed(
+    client, owner, brand, listing
+):
+    client.force_login(owner)
+    photos = [SimpleUploadedFile(f"photo-{n}.png", PNG_BYTES, "image/png") for n in range(21)]
+
+    response = _file_report(client, brand, listing, files=photos)
+
+    assert response.status_code == 400
+    assert "at most 20 files" in response.content.decode()
     assert not Report.objects.exists()
     assert not Evidence.objects.exists()
 

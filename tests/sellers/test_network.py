@@ -8,7 +8,7 @@ from counterfeits.choices import CaseState, ReportReason
 from counterfeits.models import Case, Report
 from sellers.identity import refresh_identifiers, set_payment_account
 from sellers.models import Seller
-from tests.factories import CaseFactory, SellerFactory, UserFactory, force_state
+from tests.factories import BrandFactory, CaseFactory, SellerFactory, UserFactory, force_state
 
 
 def ring(size: int) -> list[Seller]:
@@ -155,3 +155,47 @@ def test_brand_owner_gets_no_network_page(db, client, brand_owner_user, path):
 
     assert response.status_code == 403
     assert "network-data" not in response.content.decode()
+
+
+@pytest.mark.parametrize("brand", ["²", "9" * 19, "9" * 30, "-1", "0", ""])
+def test_opening_a_case_with_a_brand_that_is_no_id_is_refused_and_nothing_changes(
+    db, client, brand
+):
+    analyst = UserFactory(groups=["analyst"])
+    _, b = ring(2)
+    client.force_login(analyst)
+    reports_before = Report.objects.count()
+
+    response = client.post(f"/sellers/{b.pk}/open-case/", {"brand": brand})
+
+    assert response.status_code == 400
+    assert not Case.objects.filter(seller=b).exists()
+    assert Report.objects.count() == reports_before
+
+
+def test_opening_a_case_for_a_brand_that_is_gone_is_refused_and_nothing_changes(db, client):
+    analyst = UserFactory(groups=["analyst"])
+    _, b = ring(2)
+    gone = BrandFactory()
+    gone_id = gone.pk
+    gone.delete()
+    client.force_login(analyst)
+    reports_before = Report.objects.count()
+
+    response = client.post(f"/sellers/{b.pk}/open-case/", {"brand": gone_id})
+
+    assert response.status_code == 400
+    assert not Case.objects.filter(seller=b).exists()
+    assert Report.objects.count() == reports_before
+
+
+@pytest.mark.parametrize("case", ["²", "9" * 30])
+def test_network_panel_ignores_a_case_that_is_no_id(db, client, case):
+    analyst = UserFactory(groups=["analyst"])
+    a, _ = ring(2)
+    client.force_login(analyst)
+
+    response = client.get(f"/sellers/{a.pk}/network/", {"case": case})
+
+    assert response.status_code == 200
+    assert response.context["context_case"] is None

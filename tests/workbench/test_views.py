@@ -399,6 +399,39 @@ def test_assign_ignores_a_next_url_on_another_site(analyst_client):
     assert response["Location"] == reverse("workbench:case", args=[case.pk])
 
 
+@pytest.mark.parametrize("target", ["0", "queue", "%", "-1"])
+def test_assign_with_a_next_that_is_no_url_still_redirects_to_a_url(
+    analyst_client, analyst, target
+):
+    # A bare word is a relative URL, not the name of a view to look up.
+    case = listed_case()
+    response = analyst_client.post(
+        reverse("workbench:case-assign", args=[case.pk]), {"next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == target
+    assert Case.objects.get(pk=case.pk).assignee == analyst
+
+
+@pytest.mark.parametrize("params", [{"q": "#²"}, {"q": "²"}, {"seller": "²"}, {"seller": "٣"}])
+def test_queue_takes_digits_that_are_not_ascii_as_plain_text(analyst_client, params):
+    listed_case()
+    response = analyst_client.get(reverse("workbench:queue"), params)
+    assert response.status_code == 200
+    assert response.context["seller_filter"] is None
+
+
+@pytest.mark.parametrize("listing", ["²", "٣", "9" * 30])
+def test_adding_a_listing_id_that_is_not_a_plain_number_is_a_field_error(analyst_client, listing):
+    case = listed_case()
+    response = analyst_client.post(
+        reverse("workbench:case-listings", args=[case.pk]), {"listing": listing}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["listing"]
+    assert not Case.objects.get(pk=case.pk).listings.exists()
+
+
 # --- transitions through the UI --------------------------------------------------------------
 
 
@@ -557,6 +590,35 @@ def test_deciding_an_already_decided_appeal_is_refused(reviewer_client, analyst,
     assert again.status_code == 409
     assert b"already decided" in again.content
     assert Appeal.objects.get(pk=appeal.pk).outcome == AppealOutcome.DENIED
+
+
+@pytest.mark.parametrize(
+    ("state", "name"),
+    [
+        # A grant page opened before the referral went out, submitted after it: the reviewer
+        # asked for a grant, not for a retraction sent to every authority.
+        (CaseState.REFERRED, "grant_appeal"),
+        (CaseState.APPEAL_REVIEW, "reinstate_after_referral"),
+    ],
+)
+def test_a_decision_the_state_machine_refuses_now_is_a_409_and_changes_nothing(
+    reviewer_client, state, name
+):
+    case = force_state(referred_case(), state)
+    appeal = Appeal.objects.create(case=case, statement="These were genuine goods.")
+    events = CaseEvent.objects.filter(case=case).count()
+
+    response = reviewer_client.post(
+        reverse("workbench:case-transition", args=[case.pk, name]),
+        {"reason": "The invoices check out.", "confirmed": "on"},
+    )
+
+    assert response.status_code == 409
+    assert b"Refused" in response.content
+    assert Case.objects.get(pk=case.pk).state == state
+    assert Appeal.objects.get(pk=appeal.pk).outcome == AppealOutcome.PENDING
+    assert CaseEvent.objects.filter(case=case).count() == events
+    assert not Referral.objects.filter(case=case, status=ReferralStatus.RETRACTED).exists()
 
 
 # --- escaping --------------------------------------------------------------------------------
@@ -725,6 +787,16 @@ def test_retrying_a_referral_that_did_not_fail_is_refused_and_changes_nothing(an
     )
     assert b"only a failed delivery can be retried" in response.content
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.ACKNOWLEDGED
+
+
+def test_retrying_with_a_next_that_is_no_url_redirects_to_it_as_a_relative_url(analyst_client):
+    referral = referral_for(referred_case(), status=ReferralStatus.FAILED)
+    response = analyst_client.post(
+        reverse("workbench:referral-retry", args=[referral.pk]), {"next": "referrals"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "referrals"
+    assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.PENDING
 
 
 def test_the_access_log_names_the_api_client_or_the_analyst_who_read_the_packet(
