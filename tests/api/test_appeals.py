@@ -44,6 +44,15 @@ def test_the_appeal_list_filters_by_outcome_and_lateness(client_for, analyst, re
     assert ids("late=false") == [pending.pk]
 
 
+@pytest.mark.parametrize("value", ["maybe", "1", "yes", "TRUE ", "%00"])
+def test_a_lateness_that_is_not_true_or_false_is_a_400_naming_the_filter(client, reviewer, value):
+    # an unknown value used to be ignored: the whole queue came back as if it were filtered
+    client.force_login(reviewer)
+    response = client.get("/api/v1/appeals/", {"late": value})
+    assert response.status_code == 400, response.content
+    assert "late" in response.json()
+
+
 def test_the_appeal_list_says_who_may_decide(client_for, analyst, reviewer):
     case_in(CaseState.APPEAL_REVIEW, confirmed_by=analyst, appeal=True)
 
