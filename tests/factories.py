@@ -11,8 +11,10 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from appeals.models import AppealEvidence
 from counterfeits.choices import EvidenceKind, MembershipRole, ReportReason
 from counterfeits.models import Brand, BrandMembership, Case, Evidence, Report, Trademark
 from listings.models import Listing, Marketplace, Product, Sale
@@ -204,6 +206,22 @@ class EvidenceFactory(factory.django.DjangoModelFactory):
     size = factory.LazyAttribute(lambda o: len(o.content))
     sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.content).hexdigest())
     collected_at = factory.LazyFunction(timezone.now)
+
+
+class AppealEvidenceFactory(factory.django.DjangoModelFactory):
+    """A file the seller sent with ``appeal=...``, stored under its sha256 (of ``content``)."""
+
+    class Meta:
+        model = AppealEvidence
+
+    class Params:
+        content = factory.Sequence(lambda n: f"%PDF-1.4 distributor invoice {n}".encode())
+
+    original_name = factory.Sequence(lambda n: f"invoice-{n}.pdf")
+    content_type = "application/pdf"
+    size = factory.LazyAttribute(lambda o: len(o.content))
+    sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.content).hexdigest())
+    file = factory.LazyAttribute(lambda o: ContentFile(o.content, name=o.sha256))
 
 
 class CaseFactory(factory.django.DjangoModelFactory):

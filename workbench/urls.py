@@ -16,6 +16,11 @@ urlpatterns = [
     path("sellers/<int:pk>/", views.seller_detail, name="seller"),
     path("appeals/", views.appeals_queue, name="appeals"),
     path("appeals/<int:pk>/", views.appeal_detail, name="appeal"),
+    path(
+        "appeals/<int:pk>/evidence/<int:evidence_id>/file/",
+        views.appeal_evidence_file,
+        name="appeal-evidence-file",
+    ),
     path("referrals/", views.referrals, name="referrals"),
     path("referrals/<int:pk>/", views.referral_detail, name="referral"),
     path("referrals/<int:pk>/retry/", views.referral_retry, name="referral-retry"),

@@ -19,6 +19,7 @@ from django.db.models import (
     IntegerField,
     Min,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -42,7 +43,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appeals.choices import AppealOutcome
-from appeals.models import Appeal
+from appeals.models import Appeal, AppealEvidence
 from appeals.services import decide_appeal, decide_case_appeal
 from counterfeits.audit import EVENT_FIELDS, read_case_chain
 from counterfeits.choices import CaseState
@@ -50,6 +51,7 @@ from counterfeits.exceptions import PermissionRefused, TransitionRefused
 from counterfeits.models import Brand, Case, CaseEvent, Evidence
 from counterfeits.roles import is_analyst, is_brand_owner
 from counterfeits.services import allowed_transitions, assign_case, confirm_case, dismiss_case
+from counterfeits.uploads import serve_upload
 from listings.models import Listing, Sale
 from referrals.choices import ReferralStatus
 from referrals.models import AccessLogEntry, Authority, DeliveryAttempt, Referral
@@ -467,7 +469,12 @@ def case_context(case: Case, user: object) -> dict:
         .order_by("collected_at", "id")
     )
     events, broken = read_case_chain(case.pk)
-    appeal = Appeal.objects.filter(case=case).select_related("decided_by").first()
+    appeal = (
+        Appeal.objects.filter(case=case)
+        .select_related("decided_by")
+        .prefetch_related(appeal_files())
+        .first()
+    )
     referrals = list(
         Referral.objects.filter(case=case)
         .select_related("authority")
@@ -665,8 +672,18 @@ def appeals_queue(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "pending")
     if show not in APPEAL_FILTERS:
         show = "pending"
-    appeals = Appeal.objects.filter(APPEAL_FILTERS[show][1]).select_related(
-        "case", "case__seller", "case__brand", "case__confirmed_by", "decided_by"
+    files_per_appeal = (
+        AppealEvidence.objects.filter(appeal=OuterRef("pk"))
+        .order_by()
+        .values("appeal")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    appeals = (
+        Appeal.objects.filter(APPEAL_FILTERS[show][1])
+        .select_related("case", "case__seller", "case__brand", "case__confirmed_by", "decided_by")
+        # A sub-select per row shown, not a GROUP BY over every appeal before the LIMIT.
+        .annotate(evidence_count=Coalesce(Subquery(files_per_appeal), 0))
     )
     page = keyset_page(
         appeals,
@@ -695,7 +712,7 @@ def appeal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appeal = get_object_or_404(
         Appeal.objects.select_related(
             "case", "case__seller", "case__brand", "case__confirmed_by", "decided_by"
-        ),
+        ).prefetch_related(appeal_files()),
         pk=pk,
     )
     case = appeal.case
@@ -748,6 +765,31 @@ def appeal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=status,
     )
+
+
+def appeal_files() -> Prefetch:
+    """The seller's files of an appeal, in the order they were sent: ``appeal.evidence.all``."""
+    return Prefetch("evidence", queryset=AppealEvidence.objects.order_by("uploaded_at", "id"))
+
+
+@require_GET
+@analyst_required
+def appeal_evidence_file(request: HttpRequest, pk: int, evidence_id: int) -> HttpResponseBase:
+    """One of the seller's appeal files, for the reviewers who decide it.
+
+    The file must belong to the appeal the URL names (else 404, as for one that does not exist
+    or is gone from storage). Served by ``serve_upload``, as the portal and the seller's page
+    serve theirs: images inline, anything else an attachment under its original name, with the
+    stored type, ``nosniff`` and a sandboxing CSP.
+    """
+    item = get_object_or_404(
+        AppealEvidence.objects.exclude(file="").only(
+            "id", "appeal_id", "file", "content_type", "original_name"
+        ),
+        pk=evidence_id,
+        appeal_id=pk,
+    )
+    return serve_upload(item.file, content_type=item.content_type, original_name=item.original_name)
 
 
 # --- referrals -------------------------------------------------------------------------------

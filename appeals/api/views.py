@@ -1,6 +1,6 @@
 """The analyst's appeal review endpoints."""
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from appeals.filtersets import AppealFilterSet
-from appeals.models import Appeal
+from appeals.models import Appeal, AppealEvidence
 from appeals.services import decide_appeal
 from counterfeits.api.permissions import IsAnalyst
 from counterfeits.exceptions import PermissionRefused
@@ -26,9 +26,15 @@ class AppealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVie
     serializer_class = AppealSerializer
 
     def get_queryset(self) -> QuerySet[Appeal]:
-        return Appeal.objects.select_related(
-            "case__brand", "case__seller", "case__confirmed_by", "decided_by"
-        ).order_by("filed_at", "id")
+        # The files in one query per page, whatever the number of appeals on it.
+        files = AppealEvidence.objects.order_by("uploaded_at", "id")
+        return (
+            Appeal.objects.select_related(
+                "case__brand", "case__seller", "case__confirmed_by", "decided_by"
+            )
+            .prefetch_related(Prefetch("evidence", queryset=files))
+            .order_by("filed_at", "id")
+        )
 
     def get_serializer_class(self) -> type:
         return AppealDecisionSerializer if self.action == "decide" else AppealSerializer

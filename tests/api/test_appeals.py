@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from appeals.choices import AppealOutcome
@@ -12,6 +13,7 @@ from appeals.models import Appeal
 from counterfeits.choices import CaseState
 from counterfeits.models import Case, CaseEvent
 from tests.api.conftest import case_in
+from tests.factories import AppealEvidenceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,11 +72,94 @@ def test_the_appeal_list_costs_the_same_queries_for_1_and_30_appeals(client, rev
     with CaptureQueriesContext(connection) as one:
         assert client.get("/api/v1/appeals/").status_code == 200
     for _ in range(29):
-        case_in(CaseState.APPEAL_REVIEW, appeal=True)
+        appeal = case_in(CaseState.APPEAL_REVIEW, appeal=True).appeal
+        AppealEvidenceFactory.create_batch(2, appeal=appeal)
     with CaptureQueriesContext(connection) as many:
         response = client.get("/api/v1/appeals/")
     assert response.json()["count"] == 30
     assert len(many) == len(one)
+
+
+EVIDENCE_FIELDS = {
+    "id",
+    "original_name",
+    "content_type",
+    "size",
+    "sha256",
+    "uploaded_at",
+    "download_url",
+}
+
+
+def test_the_appeal_list_and_detail_list_the_sellers_files(client_for, reviewer):
+    appeal = case_in(CaseState.APPEAL_REVIEW, appeal=True).appeal
+    invoice = AppealEvidenceFactory(appeal=appeal, original_name="invoice.pdf")
+    photo = AppealEvidenceFactory(appeal=appeal, original_name="shop.png", content_type="image/png")
+    client = client_for(reviewer)
+
+    listed = client.get("/api/v1/appeals/").json()["results"][0]["evidence"]
+    detail = client.get(f"/api/v1/appeals/{appeal.pk}/").json()["evidence"]
+
+    assert listed == detail
+    assert [item["id"] for item in detail] == [invoice.pk, photo.pk]
+    first = detail[0]
+    assert set(first) == EVIDENCE_FIELDS
+    assert first["original_name"] == "invoice.pdf"
+    assert first["content_type"] == "application/pdf"
+    assert first["size"] == invoice.size
+    assert first["sha256"] == invoice.sha256
+    assert first["uploaded_at"] is not None
+    path = reverse("workbench:appeal-evidence-file", args=[appeal.pk, invoice.pk])
+    assert first["download_url"] == f"http://testserver{path}"
+
+
+def test_an_appeal_without_files_has_an_empty_evidence_list(client_for, reviewer):
+    appeal = case_in(CaseState.APPEAL_REVIEW, appeal=True).appeal
+
+    assert client_for(reviewer).get(f"/api/v1/appeals/{appeal.pk}/").json()["evidence"] == []
+
+
+def test_the_download_url_serves_the_file_to_a_signed_in_reviewer(client, client_for, reviewer):
+    appeal = case_in(CaseState.APPEAL_REVIEW, appeal=True).appeal
+    AppealEvidenceFactory(appeal=appeal, content=b"%PDF-1.4 the invoice")
+    url = (
+        client_for(reviewer)
+        .get(f"/api/v1/appeals/{appeal.pk}/")
+        .json()["evidence"][0]["download_url"]
+    )
+    client.force_login(reviewer)
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 the invoice"
+
+
+def test_the_decision_reply_lists_the_files_too(client_for, reviewer):
+    case = case_in(CaseState.APPEAL_REVIEW, appeal=True)
+    item = AppealEvidenceFactory(appeal=case.appeal)
+
+    response = client_for(reviewer).post(
+        decide_url(case.appeal),
+        {"outcome": "granted", "reason": "invoice checks out"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert [entry["sha256"] for entry in response.json()["evidence"]] == [item.sha256]
+
+
+def test_the_schema_documents_the_appeal_evidence(client_for, analyst):
+    schema = client_for(analyst).get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+
+    evidence = schema["Appeal"]["properties"]["evidence"]
+    assert evidence["type"] == "array"
+    ref = evidence["items"]["$ref"].rsplit("/", 1)[-1]
+    item = schema[ref]
+    assert set(item["properties"]) == EVIDENCE_FIELDS
+    assert item["properties"]["download_url"]["format"] == "uri"
+    assert "workbench" in item["properties"]["download_url"]["description"]
+    assert set(item["required"]) == EVIDENCE_FIELDS
 
 
 def test_a_reviewer_denies_an_appeal(client_for, analyst, reviewer):

@@ -73,6 +73,7 @@ def path_for(route: Route, world: World, role: str) -> str:
         "referral-packet-json": world.referral.pk,
         "referral-packet-pdf": world.referral.pk,
         "workbench:appeal": world.appeal.pk,
+        "workbench:appeal-evidence-file": world.appeal.pk,
         "workbench:case": world.case.pk,
         "workbench:case-assign": world.case.pk,
         "workbench:case-transition": world.case.pk,
@@ -95,7 +96,9 @@ def path_for(route: Route, world: World, role: str) -> str:
         "report_id": world.report.pk,
         "brand_id": world.brand.pk,
         "evidence_id": (
-            world.appeal_evidence.pk if route.name.startswith("appeals:") else world.evidence.pk
+            world.appeal_evidence.pk
+            if route.name in {"appeals:seller_evidence", "workbench:appeal-evidence-file"}
+            else world.evidence.pk
         ),
         "token": token,
         "uidb64": "MQ",

@@ -58,6 +58,7 @@ EXPECTED_TABLE = """
     appeals:seller_evidence           404      404      404      404      404      404      404
     workbench:appeals                 302      403      302      200      200      302      302
     workbench:appeal                  302      403      302      200      200      302      302
+    workbench:appeal-evidence-file    302      403      302      200      200      302      302
     workbench:queue                   302      403      302      200      200      302      302
     workbench:case                    302      403      302      200      200      302      302
     workbench:case-assign         405/302  405/403  405/302  405/302  405/302  405/302  405/302

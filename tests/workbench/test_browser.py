@@ -18,7 +18,13 @@ from counterfeits.choices import CaseState
 from counterfeits.models import Case, CaseEvent
 from referrals.services import ensure_default_authorities
 from sellers.identity import refresh_identifiers
-from tests.factories import PASSWORD, ReportFactory, SellerFactory, confirmable_case
+from tests.factories import (
+    PASSWORD,
+    AppealEvidenceFactory,
+    ReportFactory,
+    SellerFactory,
+    confirmable_case,
+)
 from tests.helpers import wait_for
 from tests.workbench.builders import appealed_case, listed_case
 
@@ -99,6 +105,9 @@ def test_analyst_confirms_a_case_and_reviewer_denies_the_appeal(
     appeal = appealed_case(
         analyst=analyst, statement=f"I bought these from the brand's distributor. {SCRIPT}"
     )
+    AppealEvidenceFactory(
+        appeal=appeal, original_name="distributor-invoice.pdf", content=b"%PDF-1.4 invoice"
+    )
 
     # The analyst signs in and lands on the dashboard, chart drawn from the npm Chart.js.
     page.goto(f"{base}/accounts/login/")
@@ -155,6 +164,12 @@ def test_analyst_confirms_a_case_and_reviewer_denies_the_appeal(
     expect(page.locator("#decision-form")).to_have_count(0)
     expect(page.locator("#appeal-statement")).to_contain_text("<script>")
     shot(page, "07-appeal-barred")
+    # The seller's file is listed and downloads under its own name.
+    files = page.locator("#appeal-evidence")
+    expect(files).to_contain_text("distributor-invoice.pdf")
+    with page.expect_download() as download:
+        files.locator("a >> text=distributor-invoice.pdf").click()
+    assert download.value.suggested_filename == "distributor-invoice.pdf"
     page.goto(f"{base}/cases/{appeal.case_id}/")
     expect(page.locator("[data-action=deny_appeal]")).to_have_count(0)
     expect(page.locator("[data-action=grant_appeal]")).to_have_count(0)

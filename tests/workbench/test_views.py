@@ -21,6 +21,7 @@ from referrals.models import Referral
 from sellers.models import SellerStatusChange
 from tests.factories import (
     PASSWORD,
+    AppealEvidenceFactory,
     AuthorityFactory,
     BrandFactory,
     CaseFactory,
@@ -57,6 +58,7 @@ def page_urls(analyst) -> list[str]:
     case = appeal.case
     referral = referral_for(case)
     evidence = Evidence.objects.filter(case=case).first()
+    appeal_file = AppealEvidenceFactory(appeal=appeal)
     return [
         reverse("workbench:dashboard"),
         reverse("workbench:queue"),
@@ -66,6 +68,7 @@ def page_urls(analyst) -> list[str]:
         reverse("workbench:seller", args=[case.seller_id]),
         reverse("workbench:appeals"),
         reverse("workbench:appeal", args=[appeal.pk]),
+        reverse("workbench:appeal-evidence-file", args=[appeal.pk, appeal_file.pk]),
         reverse("workbench:referrals"),
         reverse("workbench:referral", args=[referral.pk]),
     ]
@@ -149,6 +152,8 @@ def build_case_page(n, analyst):
         report = ReportFactory(seller=case.seller, brand=case.brand, case=case)
         EvidenceFactory(report=report)
         EvidenceFactory(case=case, content_type="image/png")
+    appeal = Appeal.objects.create(case=case, statement="genuine goods")
+    AppealEvidenceFactory.create_batch(n, appeal=appeal)
     return reverse("workbench:case", args=[case.pk])
 
 
@@ -176,7 +181,8 @@ def build_seller_page(n, analyst):
 def build_appeals(n, analyst):
     for _ in range(n):
         case = force_state(listed_case(), CaseState.APPEAL_REVIEW, confirmed_by=analyst)
-        Appeal.objects.create(case=case, statement="genuine goods")
+        appeal = Appeal.objects.create(case=case, statement="genuine goods")
+        AppealEvidenceFactory.create_batch(2, appeal=appeal)
     return reverse("workbench:appeals")
 
 
@@ -186,6 +192,7 @@ def build_appeal_page(n, analyst):
         report = ReportFactory(seller=case.seller, brand=case.brand, case=case)
         EvidenceFactory(report=report)
     appeal = Appeal.objects.create(case=case, statement="genuine goods")
+    AppealEvidenceFactory.create_batch(n, appeal=appeal)
     return reverse("workbench:appeal", args=[appeal.pk])
 
 
