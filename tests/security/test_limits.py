@@ -118,3 +118,17 @@ def test_login_locks_after_repeated_failures_even_for_the_right_password(world, 
     # Then it is refused (too many attempts), and no session was opened
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+def test_the_admin_login_locks_after_repeated_failures_like_the_others(db, admin_user):
+    # Given the operator's account, and someone guessing its password at the admin's own page
+    client = Client()
+    for _ in range(5):
+        client.post("/admin/login/", {"username": admin_user.username, "password": "wrong-guess"})
+
+    # When the right password comes next
+    response = client.post("/admin/login/", {"username": admin_user.username, "password": PASSWORD})
+
+    # Then it is refused (too many attempts), and no session was opened
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
