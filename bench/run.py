@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import subprocess
 import sys
 import threading
@@ -42,6 +43,8 @@ def bench_env(database_url: str, broker_url: str) -> dict[str, str]:
         SIGNING_KEY_PATH=str(OUT_DIR / "signing_key.pem"),
         MEDIA_ROOT=str(OUT_DIR / "media"),
         DEBUG="0",
+        # Production mode refuses to start without a key of its own; this run's is thrown away.
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         PYTHONPATH=str(ROOT),
     )
     return env

@@ -9,8 +9,11 @@ connection when the request finishes (``close_old_connections``).
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from counterfeits.uploads import MAX_FILES
 
 RETRY_AFTER_SECONDS = 5
 
@@ -56,3 +59,41 @@ class RejectNullCharactersMiddleware:
         if errors:
             return JsonResponse(errors, status=400)
         return self.get_response(request)
+
+
+class RefuseOversizedUploadsMiddleware:
+    """413 for a multipart body longer than every allowed file and field together could be,
+    before any of it is read.
+
+    Django streams a multipart body's files whole to temporary files before a form or
+    serializer can check them, and ``DATA_UPLOAD_MAX_MEMORY_SIZE`` does not count file data:
+    without this, a 10 MB cap would still let anyone with an upload form (a seller's appeal
+    link, a brand owner) make the server read and store gigabytes per request. The declared
+    length is all it looks at (a body shorter than it declares is cut there by the server).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.META.get("CONTENT_TYPE", "").lower().startswith("multipart/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > max_multipart_bytes():
+                return _too_large(request)
+        return self.get_response(request)
+
+
+def max_multipart_bytes() -> int:
+    """The most a multipart body may hold: every file at its cap, plus the form's fields."""
+    return MAX_FILES * settings.MAX_UPLOAD_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def _too_large(request: HttpRequest) -> HttpResponse:
+    megabytes = settings.MAX_UPLOAD_BYTES // (1024 * 1024) or 1
+    message = f"The request is too large: files may be at most {megabytes} MB each."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": "too_large"}, status=413)
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")

@@ -67,8 +67,15 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-touchstone-secret-key-change-me-in-production")
+DEV_SECRET_KEY = "dev-insecure-touchstone-secret-key-change-me-in-production"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = env_bool("DEBUG", True)
+if not DEBUG and SECRET_KEY.strip() in ("", DEV_SECRET_KEY):
+    # The key signs sessions, CSRF tokens and the sellers' appeal links, and keys the payment
+    # hashes: with the published development key anyone could forge them.
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a long random string of your own when DEBUG is off"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -98,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a body (sessions, CSRF): an oversized upload is refused unread.
+    "config.middleware.RefuseOversizedUploadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

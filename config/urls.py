@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.health import healthz
-from workbench.views import LockoutLoginView
+from workbench.views import AdminLoginView, LockoutLoginView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Before the admin's own: its login page with the same failed-login lockout.
+    path("admin/login/", AdminLoginView.as_view(), name="admin_login"),
     path("admin/", admin.site.urls),
     # Before Django's own: the login page with failed-login lockout.
     path("accounts/login/", LockoutLoginView.as_view(), name="login"),

@@ -1,6 +1,7 @@
 """Authorities, routing rules, API clients and tokens, referrals, deliveries and the access log."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -35,6 +36,13 @@ class Authority(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        # Pushes are signed with HMAC under the secret: with none, anyone could sign a forgery.
+        if self.webhook_url and not self.webhook_secret.strip():
+            raise ValidationError(
+                {"webhook_secret": "A push endpoint needs a shared secret to sign its messages."}
+            )
 
     def legal_basis_for(self, *, safety_risk: bool) -> str:
         """The legal basis of a disclosure to this authority about a case: the safety basis

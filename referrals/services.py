@@ -356,9 +356,18 @@ def push(referral: Referral, kind: str) -> PushResult:
     """POST the packet (or retraction) to the authority's webhook and record the attempt.
 
     Transient failures (network errors, timeouts, 5xx, 429) come back as RETRY; any other 4xx is
-    FAILED and must not be retried.
+    FAILED and must not be retried, and so is an authority without a webhook secret (nothing
+    is sent).
     """
     authority = referral.authority
+    if not authority.webhook_secret.strip():
+        # Signed with an empty key the HMAC proves nothing: send nothing, and let analysts see
+        # why (the operator sets a secret, then an analyst retries).
+        error = "No webhook secret is set for this authority: nothing was sent."
+        DeliveryAttempt.objects.create(
+            referral=referral, kind=kind, outcome=AttemptOutcome.FAILED, error=error
+        )
+        return PushResult(AttemptOutcome.FAILED, None, error)
     if kind == AttemptKind.RETRACTION:
         body_obj = {
             "type": "retraction",

@@ -42,6 +42,35 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize(
+    "secret_key",
+    [None, "", "dev-insecure-touchstone-secret-key-change-me-in-production"],
+    ids=["unset", "empty", "development-default"],
+)
+def test_production_refuses_to_start_without_its_own_secret_key(secret_key):
+    # Given production mode whose SECRET_KEY is missing, empty or the published development one
+    # (which signs sessions and the sellers' appeal links: anyone could forge them)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PYTEST") and k not in {"DJANGO_ALLOW_ASYNC_UNSAFE", "SECRET_KEY"}
+    }
+    env.update(DEBUG="0", ALLOWED_HOSTS="touchstone.example", CELERY_SKIP_CHECKS="1")
+    if secret_key is not None:
+        env["SECRET_KEY"] = secret_key
+
+    # When anything loads the settings
+    result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    # Then it stops at once, naming the setting
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
 @pytest.mark.parametrize("role", ["anonymous", "analyst", "brand_own", "authority_us"])
 def test_every_answer_carries_csp_without_inline_script_nosniff_and_frame_denial(world, role):
     # Given pages and API answers for each kind of caller

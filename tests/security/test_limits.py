@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from appeals.models import Appeal
 from counterfeits.models import Case, Evidence, Report
 from sellers.models import Seller
 from tests.factories import PASSWORD, BrandFactory, SellerFactory
@@ -118,3 +119,44 @@ def test_login_locks_after_repeated_failures_even_for_the_right_password(world, 
     # Then it is refused (too many attempts), and no session was opened
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+def test_the_admin_login_locks_after_repeated_failures_like_the_others(db, admin_user):
+    # Given the operator's account, and someone guessing its password at the admin's own page
+    client = Client()
+    for _ in range(5):
+        client.post("/admin/login/", {"username": admin_user.username, "password": "wrong-guess"})
+
+    # When the right password comes next
+    response = client.post("/admin/login/", {"username": admin_user.username, "password": PASSWORD})
+
+    # Then it is refused (too many attempts), and no session was opened
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("target", ["seller_appeal", "report_api"])
+def test_a_multipart_body_larger_than_every_file_together_is_refused_unread(
+    world, settings, target
+):
+    # Given small caps (1 kB a file, 10 kB of fields), and a file far bigger than all of them
+    # together could be: files are otherwise streamed whole to disk before they are checked
+    settings.MAX_UPLOAD_BYTES = 1024
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    huge = SimpleUploadedFile("huge.png", PNG + b"\0" * 200_000, content_type="image/png")
+    client = client_for(world, "brand_own")
+    if target == "seller_appeal":
+        client, path = Client(), f"/appeal/{world.other_seller_token}/"
+        body = {"statement": "Genuine goods.", "evidence": [huge]}
+    else:
+        path = "/api/v1/reports/"
+        body = {"brand": world.brand.pk, "seller": world.seller.pk, "evidence": [huge]}
+    reports, appeals = Report.objects.count(), Appeal.objects.count()
+
+    # When it is posted
+    response = client.post(path, body)
+
+    # Then it is refused as too large before a byte of the body is read, and nothing was made
+    assert response.status_code == 413, response.content[:300]
+    assert response.wsgi_request.META["wsgi.input"].read_started is False
+    assert (Report.objects.count(), Appeal.objects.count()) == (reports, appeals)
