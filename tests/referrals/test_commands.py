@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from referrals.authentication import hash_token
-from referrals.models import ApiClient, ApiToken, SigningKey
+from referrals.models import ApiClient, ApiToken, Authority, SigningKey
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -79,6 +79,19 @@ def test_issue_token_refuses_unclear_requests(authorities, analyst, args, messag
 
     # Then no token was made
     assert not ApiToken.objects.exists()
+
+
+def test_issue_token_refuses_an_inactive_authority(authorities):
+    # Given an authority the operator switched off (its tokens are refused by the API)
+    authority = Authority.objects.get(code="EU-IPC3")
+    authority.active = False
+    authority.save(update_fields=["active"])
+
+    # When a token is asked for it, then the command refuses instead of printing a dead token
+    with pytest.raises(CommandError, match="EU-IPC3.*inactive"):
+        run("issue_token", "--authority", "EU-IPC3")
+    assert not ApiToken.objects.exists()
+    assert not ApiClient.objects.exists()
 
 
 def test_revoke_token_by_prefix_stops_it_working(authorities, bearer):
