@@ -1,12 +1,20 @@
 """Operator views of marketplaces, products, listings and sales.
 
 A listing's status is changed by the case services (delisting on closure, restoring on
-reinstatement), so the admin shows it without letting anyone flip it by hand.
+reinstatement), so the admin shows it without letting anyone flip it by hand. A listing that a
+report or a case names, and its sales, are the facts the case was confirmed on and its referral
+packet cites: they cannot be deleted here.
 """
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import Listing, Marketplace, Product, Sale
+
+
+def is_case_record(listing: Listing | None) -> bool:
+    """Whether a report or a case names the listing (its sales then prove the sale of fakes)."""
+    return listing is not None and (listing.cases.exists() or listing.reports.exists())
 
 
 @admin.register(Marketplace)
@@ -29,6 +37,9 @@ class SaleInline(admin.TabularInline):
     extra = 0
     fields = ["external_id", "units", "customer_country", "sold_at"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Listing | None = None) -> bool:
+        return not is_case_record(obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
@@ -49,6 +60,9 @@ class ListingAdmin(admin.ModelAdmin):
     list_select_related = ["seller", "marketplace"]
     inlines = [SaleInline]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Listing | None = None) -> bool:
+        return not is_case_record(obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(Sale)
 class SaleAdmin(admin.ModelAdmin):
@@ -58,3 +72,7 @@ class SaleAdmin(admin.ModelAdmin):
     raw_id_fields = ["listing"]
     list_select_related = ["listing"]
     date_hierarchy = "sold_at"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Sale | None = None) -> bool:
+        listing = obj.listing if obj is not None else None
+        return not is_case_record(listing) and super().has_delete_permission(request, obj)

@@ -55,7 +55,9 @@ class ApiTokenInline(admin.TabularInline):
     model = ApiToken
     extra = 0
     fields = ["name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
-    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    # Revoking is the token page's or the changelist action's job; here a cleared field would
+    # bring a revoked token back.
+    readonly_fields = ["prefix", "created_at", "revoked_at", "last_used_at"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -84,6 +86,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        # A revocation is final (a leaked token stays dead): once set, revoked_at is shown only.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.revoked_at is not None:
+            fields.append("revoked_at")
+        return fields
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:

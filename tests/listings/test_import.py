@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from counterfeits.models import Brand
 from listings import importer
@@ -516,3 +516,53 @@ def test_the_worker_brings_the_rings_current_after_the_import(tmp_path, live_wor
     assert first.link_group == third.link_group
     assert second.link_group is None
     assert SellerIdentifier.objects.filter(seller=second, kind="email").exists()
+
+
+def test_the_command_refuses_a_directory_and_says_so(tmp_path):
+    # given a directory where the catalog file should be
+    # when / then the command refuses, naming it a directory (not "no such file")
+    with pytest.raises(CommandError, match="is a directory"):
+        call_command("import_catalog", str(tmp_path))
+
+
+def test_the_command_refuses_an_unreadable_file_without_a_traceback(tmp_path, monkeypatch):
+    # given a catalog the operating system will not let us read (the suite runs as root, so
+    # the refusal is raised where the file is first opened)
+    path = write_jsonl(tmp_path / "catalog.jsonl", catalog_rows(1))
+
+    def refuse(source: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(source))
+
+    monkeypatch.setattr(importer, "file_sha256", refuse)
+
+    # when / then a CommandError names the file and the reason, and nothing is written
+    with pytest.raises(CommandError, match="Permission denied"):
+        call_command("import_catalog", str(path))
+    assert Seller.objects.count() == 0
+
+
+@pytest.mark.parametrize("where", ["directory", "missing parent"])
+def test_the_command_refuses_a_checkpoint_it_cannot_write_before_importing(tmp_path, where):
+    # given a catalog and a --checkpoint that is a directory, or in a directory that is not there
+    path = write_jsonl(tmp_path / "catalog.jsonl", catalog_rows(2))
+    if where == "directory":
+        checkpoint = tmp_path / "checkpoints"
+        checkpoint.mkdir()
+    else:
+        checkpoint = tmp_path / "no-such-dir" / "catalog.checkpoint.json"
+
+    # when / then the command refuses up front (no traceback after a committed batch)
+    with pytest.raises(CommandError, match="--checkpoint"):
+        call_command(
+            "import_catalog", str(path), "--checkpoint", str(checkpoint), "--batch-size", "2"
+        )
+    assert table_counts()["sellers"] == 0
+
+
+@pytest.mark.parametrize("value", [0, -5])
+def test_the_command_refuses_a_progress_interval_below_one(tmp_path, value):
+    path = write_jsonl(tmp_path / "catalog.jsonl", catalog_rows(1))
+
+    with pytest.raises(CommandError, match="--progress-every must be at least 1"):
+        call_command("import_catalog", str(path), f"--progress-every={value}")
+    assert Seller.objects.count() == 0

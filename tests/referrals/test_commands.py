@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from referrals.authentication import hash_token
-from referrals.models import ApiClient, ApiToken, SigningKey
+from referrals.models import ApiClient, ApiToken, Authority, SigningKey
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -79,6 +79,19 @@ def test_issue_token_refuses_unclear_requests(authorities, analyst, args, messag
 
     # Then no token was made
     assert not ApiToken.objects.exists()
+
+
+def test_issue_token_refuses_an_inactive_authority(authorities):
+    # Given an authority the operator switched off (its tokens are refused by the API)
+    authority = Authority.objects.get(code="EU-IPC3")
+    authority.active = False
+    authority.save(update_fields=["active"])
+
+    # When a token is asked for it, then the command refuses instead of printing a dead token
+    with pytest.raises(CommandError, match="EU-IPC3.*inactive"):
+        run("issue_token", "--authority", "EU-IPC3")
+    assert not ApiToken.objects.exists()
+    assert not ApiClient.objects.exists()
 
 
 def test_revoke_token_by_prefix_stops_it_working(authorities, bearer):
@@ -160,3 +173,53 @@ def test_access_log_is_read_only_in_the_admin(admin_client, make_referral, beare
     assert add.status_code == 403
     assert delete.status_code == 403
     assert AccessLogEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_revoked_token_cannot_be_brought_back_in_the_admin(admin_client, authorities, bearer):
+    # Given a token revoked by the operator (leaked, say)
+    raw, _ = run("issue_token", "--authority", "US-IPRC", "--name", "leaked")
+    token = ApiToken.objects.get()
+    run("revoke_token", "--id", str(token.pk))
+    revoked_at = ApiToken.objects.get().revoked_at
+
+    # When someone clears its revocation on the admin's change page
+    response = admin_client.post(
+        f"/admin/referrals/apitoken/{token.pk}/change/",
+        {"name": "leaked", "expires_at_0": "", "expires_at_1": "", "revoked_at_0": "",
+         "revoked_at_1": ""},
+    )  # fmt: skip
+
+    # Then the revocation stands and the token stays refused
+    assert response.status_code in (200, 302)
+    assert ApiToken.objects.get().revoked_at == revoked_at
+    assert bearer(raw).get("/api/v1/referrals/").status_code == 401
+
+
+def test_the_client_page_cannot_clear_a_revocation(admin_client, authorities, bearer):
+    # Given a revoked token, listed on its client's admin page
+    raw, _ = run("issue_token", "--authority", "US-IPRC")
+    token = ApiToken.objects.get()
+    run("revoke_token", "--id", str(token.pk))
+    revoked_at = ApiToken.objects.get().revoked_at
+    prefix = "tokens"
+
+    # When the client page is posted back with the inline's revoked_at emptied
+    response = admin_client.post(
+        f"/admin/referrals/apiclient/{token.client_id}/change/",
+        {
+            "name": token.client.name, "authority": token.client.authority_id, "user": "",
+            "created_at_0": f"{token.client.created_at:%Y-%m-%d}",
+            "created_at_1": f"{token.client.created_at:%H:%M:%S}",
+            f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "1",
+            f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
+            f"{prefix}-0-id": token.pk, f"{prefix}-0-client": token.client_id,
+            f"{prefix}-0-name": token.name, f"{prefix}-0-expires_at_0": "",
+            f"{prefix}-0-expires_at_1": "", f"{prefix}-0-revoked_at_0": "",
+            f"{prefix}-0-revoked_at_1": "",
+        },
+    )  # fmt: skip
+
+    # Then the page saved, and the revocation stands
+    assert response.status_code == 302
+    assert ApiToken.objects.get().revoked_at == revoked_at
+    assert bearer(raw).get("/api/v1/referrals/").status_code == 401

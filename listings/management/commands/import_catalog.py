@@ -4,7 +4,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from listings.importer import DEFAULT_BATCH_SIZE, FORMATS, SQL_BATCH_SIZE, BadRow, import_catalog
+from listings.importer import (
+    DEFAULT_BATCH_SIZE,
+    FORMATS,
+    SQL_BATCH_SIZE,
+    BadRow,
+    default_checkpoint_path,
+    import_catalog,
+)
 
 
 class Command(BaseCommand):
@@ -19,9 +26,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path)
+        parser.add_argument("file", type=Path, help="The catalog file (JSON Lines or CSV).")
         parser.add_argument(
-            "--format", choices=FORMATS, help="Default: from the extension (.jsonl, .csv)."
+            "--format",
+            choices=FORMATS,
+            help="Default: from the extension (.jsonl, .ndjson or .json; .csv).",
         )
         parser.add_argument(
             "--batch-size",
@@ -52,10 +61,22 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         path: Path = options["file"]
+        if path.is_dir():
+            raise CommandError(f"{path} is a directory: give the catalog file.")
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
         if options["batch_size"] is not None and options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
+        if options["progress_every"] < 1:
+            raise CommandError("--progress-every must be at least 1.")
+        # Checked before the first batch: the checkpoint is written after each committed one.
+        checkpoint: Path = options["checkpoint"] or default_checkpoint_path(path)
+        if checkpoint.is_dir():
+            raise CommandError(f"--checkpoint {checkpoint} is a directory: give a file name.")
+        if not checkpoint.parent.is_dir():
+            raise CommandError(
+                f"--checkpoint {checkpoint}: the directory {checkpoint.parent} does not exist."
+            )
 
         def on_bad_row(bad: BadRow) -> None:
             self.stderr.write(f"bad row: {bad}")
@@ -69,13 +90,17 @@ class Command(BaseCommand):
                 fmt=options["format"],
                 batch_size=options["batch_size"],
                 restart=options["restart"],
-                checkpoint_path=options["checkpoint"],
-                progress_every=max(1, options["progress_every"]),
+                checkpoint_path=checkpoint,
+                progress_every=options["progress_every"],
                 on_progress=on_progress,
                 on_bad_row=on_bad_row,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        except OSError as exc:
+            # Unreadable file, checkpoint that cannot be written: what is committed stays, and
+            # a run after the fix resumes from the checkpoint.
+            raise CommandError(f"{exc.strerror or exc}: {exc.filename or path}") from exc
         if report.resumed_after_line:
             self.stdout.write(f"Resumed after line {report.resumed_after_line} (checkpoint).")
         counts = ", ".join(f"{n} {kind}(s)" for kind, n in report.upserted.items())

@@ -48,6 +48,12 @@ class Command(BaseCommand):
             if authority is None:
                 known = ", ".join(Authority.objects.values_list("code", flat=True)) or "none"
                 raise CommandError(f"No authority {options['authority']!r} (known: {known}).")
+            if not authority.active:
+                # The API refuses every token of an inactive authority: this one would be dead.
+                raise CommandError(
+                    f"Authority {authority.code} is inactive: its tokens are refused. "
+                    "Activate it in the admin first."
+                )
             token, raw = issue_token(
                 authority=authority,
                 client_name=options["client"],
