@@ -56,8 +56,8 @@ class ApiTokenInline(admin.TabularInline):
     extra = 0
     fields = ["name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
     # Revoking is the token page's or the changelist action's job; here a cleared field would
-    # bring a revoked token back.
-    readonly_fields = ["prefix", "created_at", "revoked_at", "last_used_at"]
+    # bring a revoked token back, and a later expiry an expired one.
+    readonly_fields = ["prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -80,8 +80,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["client__authority", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "client__name"]
     list_select_related = ["client"]
-    fields = ["client", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
-    readonly_fields = ["client", "prefix", "created_at", "last_used_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "client",
+                    "name",
+                    "prefix",
+                    "created_at",
+                    "expires_at",
+                    "revoked_at",
+                    "last_used_at",
+                ],
+                # A later expiry would revive an expired (or soon-expiring) token for whoever
+                # holds it: the expiry is set once, when the token is issued.
+                "description": "A token's expiry cannot be moved. To extend access, issue a new "
+                "token (<code>manage.py issue_token --expires-in P90D</code>) and revoke this "
+                "one.",
+            },
+        )
+    ]
+    readonly_fields = ["client", "prefix", "created_at", "expires_at", "last_used_at"]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
