@@ -114,7 +114,12 @@ class EvidenceInline(admin.TabularInline):
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    """Reports are filed through the portal or the API (validation, evidence checks, notices)."""
+    """Reports are filed through the portal or the API (validation, evidence checks, notices).
+
+    A filed report is the brand owner's notice (DSA Art. 16) as received: its seller, brand,
+    listings, explanation and notifier are a record, and its status and outcome are moved by
+    the case services. The admin shows it; nothing on it is edited here.
+    """
 
     list_display = ["id", "brand", "seller", "reason", "status", "case", "created_at"]
     list_filter = ["status", "reason", "brand", "manifestly_unfounded"]
@@ -134,6 +139,9 @@ class ReportAdmin(admin.ModelAdmin):
     inlines = [EvidenceInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
         return False
 
 

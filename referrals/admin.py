@@ -5,6 +5,7 @@ shows them and offers the analyst's one action (retry a parked delivery), nothin
 history. Token secrets are never shown (only hashes are stored); use ``issue_token``.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -39,8 +40,48 @@ class RoutingRuleInline(admin.TabularInline):
     extra = 0
 
 
+class AuthorityAdminForm(forms.ModelForm):
+    """The webhook secret is write-only: the page never renders it, a blank field keeps it."""
+
+    webhook_secret = forms.CharField(
+        required=False,
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="The HMAC key pushes are signed with. Never shown: leave blank to keep the "
+        "current secret, type a new one to replace it.",
+    )
+
+    class Meta:
+        model = Authority
+        fields = [
+            "code",
+            "name",
+            "jurisdiction",
+            "legal_basis",
+            "safety_legal_basis",
+            "profile",
+            "webhook_url",
+            "webhook_secret",
+            "active",
+        ]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Not even as the field's initial value: a kept secret is then no change in the history.
+        self.initial["webhook_secret"] = ""
+
+    def clean_webhook_secret(self) -> str:
+        secret = self.cleaned_data["webhook_secret"]
+        if not secret.strip() and self.instance.pk is not None:
+            # The stored secret stays; Authority.clean() then judges it with the webhook URL.
+            return self.instance.webhook_secret
+        return secret
+
+
 @admin.register(Authority)
 class AuthorityAdmin(admin.ModelAdmin):
+    form = AuthorityAdminForm
     list_display = ["code", "name", "jurisdiction", "profile", "active", "push"]
     list_filter = ["jurisdiction", "active", "profile"]
     search_fields = ["code", "name"]
@@ -56,8 +97,8 @@ class ApiTokenInline(admin.TabularInline):
     extra = 0
     fields = ["name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
     # Revoking is the token page's or the changelist action's job; here a cleared field would
-    # bring a revoked token back.
-    readonly_fields = ["prefix", "created_at", "revoked_at", "last_used_at"]
+    # bring a revoked token back, and a later expiry an expired one.
+    readonly_fields = ["prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -80,8 +121,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["client__authority", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "client__name"]
     list_select_related = ["client"]
-    fields = ["client", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
-    readonly_fields = ["client", "prefix", "created_at", "last_used_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "client",
+                    "name",
+                    "prefix",
+                    "created_at",
+                    "expires_at",
+                    "revoked_at",
+                    "last_used_at",
+                ],
+                # A later expiry would revive an expired (or soon-expiring) token for whoever
+                # holds it: the expiry is set once, when the token is issued.
+                "description": "A token's expiry cannot be moved. To extend access, issue a new "
+                "token (<code>manage.py issue_token --expires-in P90D</code>) and revoke this "
+                "one.",
+            },
+        )
+    ]
+    readonly_fields = ["client", "prefix", "created_at", "expires_at", "last_used_at"]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -20,10 +20,11 @@ from counterfeits.models import (
     CaseEvent,
     IdempotencyRecord,
     IntakeMeasure,
+    Report,
     Trademark,
 )
 from sellers.models import SellerIdentifier
-from tests.factories import UserFactory
+from tests.factories import BrandFactory, ListingFactory, SellerFactory, UserFactory
 from tests.ops.conftest import case_through_services
 
 User = get_user_model()
@@ -185,3 +186,34 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client, one_of_each, mod
         assert admin_client.get(url).status_code == 200
 
     assert len(many) == len(few)
+
+
+def test_a_filed_report_cannot_be_rewritten_in_the_admin(admin_client, one_of_each):
+    # given a brand owner's notice that a case was opened on
+    report = Report.objects.get(case=one_of_each)
+    before = Report.objects.values().get(pk=report.pk)
+    listings_before = set(report.listings.values_list("pk", flat=True))
+    other_seller, other_brand, other_listing = SellerFactory(), BrandFactory(), ListingFactory()
+    url = reverse("admin:counterfeits_report_change", args=[report.pk])
+
+    # when an operator posts the notice back with another seller, brand, listing and wording
+    response = admin_client.post(
+        url,
+        {
+            **change_form_data(admin_client, url),
+            "brand": other_brand.pk,
+            "reporter": "",
+            "seller": other_seller.pk,
+            "listings": [other_listing.pk],
+            "reason": report.reason,
+            "explanation": "Rewritten after filing.",
+            "notifier_name": "Someone else",
+            "notifier_email": "someone@else.example",
+            "good_faith": "on",
+        },
+    )
+
+    # then the notice is as it was filed
+    assert response.status_code in (302, 403)
+    assert Report.objects.values().get(pk=report.pk) == before
+    assert set(report.listings.values_list("pk", flat=True)) == listings_before

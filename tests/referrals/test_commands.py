@@ -1,6 +1,7 @@
 """Operator commands: issue_token, revoke_token, rotate_signing_key; and the referrals admin."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -223,3 +224,51 @@ def test_the_client_page_cannot_clear_a_revocation(admin_client, authorities, be
     assert response.status_code == 302
     assert ApiToken.objects.get().revoked_at == revoked_at
     assert bearer(raw).get("/api/v1/referrals/").status_code == 401
+
+
+def test_an_expired_token_cannot_be_revived_in_the_admin(admin_client, authorities, bearer):
+    # Given a token issued for a day, whose day has passed
+    raw, _ = run("issue_token", "--authority", "US-IPRC", "--name", "short", "--expires-in", "P1D")
+    expired_at = timezone.now() - timedelta(hours=1)
+    ApiToken.objects.update(expires_at=expired_at)
+    token = ApiToken.objects.get()
+    later = timezone.now() + timedelta(days=365)
+
+    # When someone moves its expiry a year on, on the token page and on its client's page
+    page = admin_client.post(
+        f"/admin/referrals/apitoken/{token.pk}/change/",
+        {"name": "short", "expires_at_0": f"{later:%Y-%m-%d}", "expires_at_1": "12:00:00",
+         "revoked_at_0": "", "revoked_at_1": ""},
+    )  # fmt: skip
+    prefix = "tokens"
+    inline = admin_client.post(
+        f"/admin/referrals/apiclient/{token.client_id}/change/",
+        {
+            "name": token.client.name, "authority": token.client.authority_id, "user": "",
+            "created_at_0": f"{token.client.created_at:%Y-%m-%d}",
+            "created_at_1": f"{token.client.created_at:%H:%M:%S}",
+            f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "1",
+            f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
+            f"{prefix}-0-id": token.pk, f"{prefix}-0-client": token.client_id,
+            f"{prefix}-0-name": token.name, f"{prefix}-0-expires_at_0": f"{later:%Y-%m-%d}",
+            f"{prefix}-0-expires_at_1": "12:00:00",
+        },
+    )  # fmt: skip
+
+    # Then both pages saved, the expiry stands, and the token stays refused
+    assert page.status_code == 302
+    assert inline.status_code == 302
+    assert ApiToken.objects.get().expires_at == expired_at
+    assert bearer(raw).get("/api/v1/referrals/").status_code == 401
+
+
+def test_the_token_page_says_to_issue_a_new_token_instead_of_moving_the_expiry(
+    admin_client, authorities
+):
+    run("issue_token", "--authority", "US-IPRC", "--expires-in", "P90D")
+    token = ApiToken.objects.get()
+
+    page = admin_client.get(f"/admin/referrals/apitoken/{token.pk}/change/")
+
+    assert "issue_token" in page.content.decode()
+    assert "expires_at" in page.context["adminform"].readonly_fields
