@@ -2,10 +2,9 @@
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.reverse import reverse
 
 from appeals.choices import AppealOutcome
-from appeals.models import Appeal, AppealEvidence
+from appeals.models import Appeal
 from counterfeits.api.serializers import AppealSummarySerializer, BrandRefSerializer
 from counterfeits.models import Case
 from sellers.api.serializers import SellerRefSerializer
@@ -27,55 +26,12 @@ class AppealCaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AppealEvidenceSerializer(serializers.ModelSerializer):
-    """A file the seller sent with the appeal: what it is, the digest of what was stored, and
-    where a signed-in reviewer downloads it."""
-
-    download_url = serializers.SerializerMethodField(
-        help_text=(
-            "The file in the analyst workbench (session sign-in, as the workbench's other "
-            "pages): images are shown, anything else is an attachment."
-        )
-    )
-
-    class Meta:
-        model = AppealEvidence
-        fields = [
-            "id",
-            "original_name",
-            "content_type",
-            "size",
-            "sha256",
-            "uploaded_at",
-            "download_url",
-        ]
-        read_only_fields = fields
-        extra_kwargs = {
-            "original_name": {"help_text": "The seller's name for the file (a label only)."},
-            "content_type": {"help_text": "The type decided from the file's content."},
-            "size": {"help_text": "Bytes."},
-            "sha256": {"help_text": "SHA-256 of the stored content."},
-            "uploaded_at": {"help_text": "When the seller sent it (with the appeal)."},
-        }
-
-    @extend_schema_field(serializers.URLField())
-    def get_download_url(self, obj: AppealEvidence) -> str:
-        return reverse(
-            "workbench:appeal-evidence-file",
-            args=[obj.appeal_id, obj.pk],
-            request=self.context.get("request"),
-        )
-
-
 class AppealSerializer(AppealSummarySerializer):
     """An appeal and the case it is against."""
 
     # The case page's appeal summary (same fields and help), plus the case and may_decide.
 
     case = AppealCaseSerializer(read_only=True)
-    evidence = AppealEvidenceSerializer(
-        many=True, read_only=True, help_text="The files the seller sent with the appeal."
-    )
     may_decide = serializers.SerializerMethodField(
         help_text="Whether you may decide it: pending, and not on a case you confirmed."
     )
@@ -85,7 +41,6 @@ class AppealSerializer(AppealSummarySerializer):
             "id",
             "case",
             *AppealSummarySerializer.Meta.fields[1:],
-            "evidence",
             "may_decide",
         ]
         read_only_fields = fields

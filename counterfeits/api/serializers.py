@@ -6,8 +6,9 @@ from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
-from appeals.models import Appeal
+from appeals.models import Appeal, AppealEvidence
 from config.api import iso_datetime
 from counterfeits.choices import TRANSITIONS, EvidenceKind, ReportReason
 from counterfeits.filtersets import brands_for
@@ -412,9 +413,52 @@ class EvidenceSerializer(serializers.ModelSerializer):
         }
 
 
+class AppealEvidenceSerializer(serializers.ModelSerializer):
+    """A file the seller sent with the appeal: what it is, the digest of what was stored, and
+    where a signed-in reviewer downloads it."""
+
+    download_url = serializers.SerializerMethodField(
+        help_text=(
+            "The file in the analyst workbench (session sign-in, as the workbench's other "
+            "pages): images are shown, anything else is an attachment."
+        )
+    )
+
+    class Meta:
+        model = AppealEvidence
+        fields = [
+            "id",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "original_name": {"help_text": "The seller's name for the file (a label only)."},
+            "content_type": {"help_text": "The type decided from the file's content."},
+            "size": {"help_text": "Bytes."},
+            "sha256": {"help_text": "SHA-256 of the stored content."},
+            "uploaded_at": {"help_text": "When the seller sent it (with the appeal)."},
+        }
+
+    @extend_schema_field(serializers.URLField())
+    def get_download_url(self, obj: AppealEvidence) -> str:
+        return reverse(
+            "workbench:appeal-evidence-file",
+            args=[obj.appeal_id, obj.pk],
+            request=self.context.get("request"),
+        )
+
+
 class AppealSummarySerializer(serializers.ModelSerializer):
     decided_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
+    )
+    evidence = AppealEvidenceSerializer(
+        many=True, read_only=True, help_text="The files the seller sent with the appeal."
     )
 
     class Meta:
@@ -428,6 +472,7 @@ class AppealSummarySerializer(serializers.ModelSerializer):
             "decided_by",
             "decided_at",
             "decision_reason",
+            "evidence",
         ]
         read_only_fields = fields
         extra_kwargs = {
@@ -505,7 +550,9 @@ class CaseDetailSerializer(CaseSerializer):
     @extend_schema_field(AppealSummarySerializer(allow_null=True))
     def get_appeal(self, obj: Case) -> dict | None:
         appeal = getattr(obj, "appeal", None)
-        return AppealSummarySerializer(appeal).data if appeal is not None else None
+        if appeal is None:
+            return None
+        return AppealSummarySerializer(appeal, context=self.context).data
 
 
 class CaseOpenSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from appeals.models import AppealEvidence
 from config.parsers import JSONParser
 from counterfeits.choices import TRANSITIONS
 from counterfeits.exceptions import PermissionRefused
@@ -140,6 +141,7 @@ def case_detail_queryset() -> QuerySet[Case]:
         Prefetch("listings", queryset=listings),
         Prefetch("reports", queryset=Report.objects.only("id", "case_id").order_by("id")),
         Prefetch("referrals", queryset=Referral.objects.select_related("authority")),
+        Prefetch("appeal__evidence", queryset=AppealEvidence.objects.order_by("uploaded_at", "id")),
     )
 
 

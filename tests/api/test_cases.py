@@ -9,6 +9,7 @@ from counterfeits.choices import CaseState, ReportStatus
 from counterfeits.models import Case, CaseEvent, Report
 from tests.api.conftest import case_in
 from tests.factories import (
+    AppealEvidenceFactory,
     CaseFactory,
     EvidenceFactory,
     ReportFactory,
@@ -141,6 +142,35 @@ def test_the_case_detail_shows_what_an_analyst_decides_on(client_for, analyst, r
     assert data["allowed_transitions"] == []
     other = client_for(reviewer).get(f"/api/v1/cases/{case.pk}/").json()
     assert sorted(other["allowed_transitions"]) == ["deny_appeal", "grant_appeal"]
+
+
+def test_the_case_detail_lists_the_files_the_seller_sent_with_the_appeal(
+    client_for, reviewer, client
+):
+    # Given an appeal with two files, the second sent a moment after the first
+    case = case_in(CaseState.APPEAL_REVIEW, appeal=True)
+    appeal = Appeal.objects.get(case=case)
+    files = [AppealEvidenceFactory(appeal=appeal) for _ in range(2)]
+    api = client_for(reviewer)
+
+    # When the case is read, and the same appeal through the appeals endpoint
+    with CaptureQueriesContext(connection) as queries:
+        data = api.get(f"/api/v1/cases/{case.pk}/").json()
+    listed = api.get(f"/api/v1/appeals/{appeal.pk}/").json()
+
+    # Then both carry the same files, each with where a signed-in reviewer downloads it
+    assert [item["id"] for item in data["appeal"]["evidence"]] == [f.pk for f in files]
+    assert data["appeal"]["evidence"] == listed["evidence"]
+    first = data["appeal"]["evidence"][0]
+    assert first["sha256"] == files[0].sha256
+    assert first["download_url"].startswith("http://testserver/")
+    client.force_login(reviewer)  # the workbench's session sign-in
+    assert client.get(first["download_url"]).status_code == 200
+    # and the files cost one query, whatever their number
+    AppealEvidenceFactory(appeal=appeal)
+    with CaptureQueriesContext(connection) as more:
+        assert len(api.get(f"/api/v1/cases/{case.pk}/").json()["appeal"]["evidence"]) == 3
+    assert len(more) == len(queries)
 
 
 def test_a_missing_case_is_404(client_for, analyst):
