@@ -254,6 +254,8 @@ DELIVERY_MAX_RETRIES = env_int("DELIVERY_MAX_RETRIES", 6)
 DELIVERY_BACKOFF_SECONDS = env_int("DELIVERY_BACKOFF_SECONDS", 30)
 # The longest wait between two delivery attempts, however many retries came before.
 DELIVERY_BACKOFF_MAX_SECONDS = env_int("DELIVERY_BACKOFF_MAX_SECONDS", 3600)
+# Push webhooks are https only; on, plain http too (local receivers in tests and `make chaos`).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
 # Requests per API client (all its tokens together); DRF answers 429 with Retry-After beyond it.
 AUTHORITY_THROTTLE_RATE = env_str("AUTHORITY_THROTTLE_RATE", "600/min")
 # How long an Idempotency-Key's first answer is replayed; older records are purged (beat).

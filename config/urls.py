@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.health import healthz
-from workbench.views import AdminLoginView, LockoutLoginView
+from workbench.views import AdminLoginView, LockoutLoginView, ThrottledPasswordResetView
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -11,6 +11,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before Django's own: the login page with failed-login lockout.
     path("accounts/login/", LockoutLoginView.as_view(), name="login"),
+    # Before Django's own: password reset with hourly e-mail budgets.
+    path(
+        "accounts/password_reset/",
+        ThrottledPasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("config.api_urls")),
     path("portal/", include("portal.urls")),

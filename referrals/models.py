@@ -1,5 +1,7 @@
 """Authorities, routing rules, API clients and tokens, referrals, deliveries and the access log."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -7,6 +9,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .choices import AccessAction, AttemptKind, AttemptOutcome, ReferralStatus
+
+
+def webhook_url_allowed(url: str) -> bool:
+    """Whether packets may be pushed to ``url``: https only, or also plain http when
+    ``WEBHOOK_ALLOW_HTTP`` is on (local test receivers). Packets carry personal data."""
+    allowed = {"https", "http"} if settings.WEBHOOK_ALLOW_HTTP else {"https"}
+    return urlsplit(url.strip()).scheme.lower() in allowed
 
 
 class Authority(models.Model):
@@ -38,11 +47,16 @@ class Authority(models.Model):
         return self.code
 
     def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.webhook_url and not webhook_url_allowed(self.webhook_url):
+            errors["webhook_url"] = "A push endpoint must be an https:// address."
         # Pushes are signed with HMAC under the secret: with none, anyone could sign a forgery.
         if self.webhook_url and not self.webhook_secret.strip():
-            raise ValidationError(
-                {"webhook_secret": "A push endpoint needs a shared secret to sign its messages."}
-            )
+            errors |= {
+                "webhook_secret": "A push endpoint needs a shared secret to sign its messages."
+            }
+        if errors:
+            raise ValidationError(errors)
 
     def legal_basis_for(self, *, safety_risk: bool) -> str:
         """The legal basis of a disclosure to this authority about a case: the safety basis

@@ -38,6 +38,7 @@ from .models import (
     DeliveryAttempt,
     Referral,
     RoutingRule,
+    webhook_url_allowed,
 )
 from .packets import CaseFacts, CaseRow, case_row, load_facts, packet_text
 from .routing import active_rules, route_nexus
@@ -352,22 +353,35 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+def _refuse_push(referral: Referral, kind: str, error: str) -> PushResult:
+    """Record a push that was not attempted as failed for good (not retried)."""
+    DeliveryAttempt.objects.create(
+        referral=referral, kind=kind, outcome=AttemptOutcome.FAILED, error=error
+    )
+    return PushResult(AttemptOutcome.FAILED, None, error)
+
+
 def push(referral: Referral, kind: str) -> PushResult:
     """POST the packet (or retraction) to the authority's webhook and record the attempt.
 
     Transient failures (network errors, timeouts, 5xx, 429) come back as RETRY; any other 4xx is
-    FAILED and must not be retried, and so is an authority without a webhook secret (nothing
-    is sent).
+    FAILED and must not be retried, and so is an authority without a webhook secret or with a
+    URL that is not https (nothing is sent).
     """
     authority = referral.authority
-    if not authority.webhook_secret.strip():
-        # Signed with an empty key the HMAC proves nothing: send nothing, and let analysts see
-        # why (the operator sets a secret, then an analyst retries).
-        error = "No webhook secret is set for this authority: nothing was sent."
-        DeliveryAttempt.objects.create(
-            referral=referral, kind=kind, outcome=AttemptOutcome.FAILED, error=error
+    # Refused here too, not only by the admin's form: a URL saved another way (a shell, an older
+    # release) must not get packets sent in clear or over another scheme urllib speaks (ftp).
+    # Send nothing and let analysts see why (the operator fixes the authority, then an analyst
+    # retries).
+    if not webhook_url_allowed(authority.webhook_url):
+        return _refuse_push(
+            referral, kind, "The webhook URL is not an https:// address: nothing was sent."
         )
-        return PushResult(AttemptOutcome.FAILED, None, error)
+    if not authority.webhook_secret.strip():
+        # Signed with an empty key the HMAC proves nothing.
+        return _refuse_push(
+            referral, kind, "No webhook secret is set for this authority: nothing was sent."
+        )
     if kind == AttemptKind.RETRACTION:
         body_obj = {
             "type": "retraction",
@@ -395,7 +409,7 @@ def push(referral: Referral, kind: str) -> PushResult:
         "X-Touchstone-Timestamp": timestamp,
         "X-Touchstone-Signature": webhook_signature(authority.webhook_secret, timestamp, body),
     }
-    request = urllib.request.Request(  # noqa: S310 - the URL is an operator-configured https/http endpoint
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above: https (or http if allowed)
         authority.webhook_url, data=body, headers=headers, method="POST"
     )
     started = time.monotonic()

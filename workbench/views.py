@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.db import connection
 from django.db.models import (
     Count,
@@ -96,6 +96,11 @@ class LockoutLoginView(lockout.LockoutMixin, LoginView):
             except NoReverseMatch:
                 pass
         return super().get_default_redirect_url()
+
+
+class ThrottledPasswordResetView(lockout.ThrottledPasswordResetMixin, PasswordResetView):
+    """Django's password reset, sending at most a few e-mails an hour per address and per client
+    address; beyond that it answers as usual and sends nothing."""
 
 
 class AdminLoginView(lockout.LockoutMixin, LoginView):

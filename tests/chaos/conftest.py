@@ -109,6 +109,7 @@ def chaos(chaos_stack: Stack, django_db_blocker, settings) -> Iterator[Stack]:
     """One fault test: the stack up, DB access allowed, this process on the same short leases."""
     settings.OUTBOX_LEASE_SECONDS = 5
     settings.SWEEP_BATCH_SIZE = 10
+    settings.WEBHOOK_ALLOW_HTTP = True  # as the services: the receiver is plain http
     settings.SIGNING_KEY_PATH = Path(chaos_stack.env["SIGNING_KEY_PATH"])
     if chaos_stack.redis.process is None:
         chaos_stack.redis.start()

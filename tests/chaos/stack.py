@@ -236,6 +236,7 @@ def service_env(var_dir: Path, **extra: str) -> dict[str, str]:
         DELIVERY_BACKOFF_SECONDS="1",
         DELIVERY_BACKOFF_MAX_SECONDS="2",
         DELIVERY_TIMEOUT_SECONDS="10",
+        WEBHOOK_ALLOW_HTTP="1",  # the receiver is plain http on 127.0.0.1
         AUTHORITY_THROTTLE_RATE="100000/min",
         CELERY_SKIP_CHECKS="1",
         LOG_LEVEL="WARNING",

@@ -81,7 +81,9 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 @pytest.fixture
 def push_authority(authorities, receiver, settings):
-    """US-IPRC with a webhook at the local receiver; fast timeouts and backoff."""
+    """US-IPRC with a webhook at the local receiver (plain http, allowed for it); fast timeouts
+    and backoff."""
+    settings.WEBHOOK_ALLOW_HTTP = True
     settings.DELIVERY_TIMEOUT_SECONDS = TIMEOUT
     settings.DELIVERY_BACKOFF_SECONDS = BACKOFF
     settings.DELIVERY_MAX_RETRIES = 4

@@ -9,7 +9,7 @@ from django.test import Client
 from appeals.models import Appeal
 from counterfeits.models import Case, Evidence, Report
 from sellers.models import Seller
-from tests.factories import PASSWORD, BrandFactory, SellerFactory
+from tests.factories import PASSWORD, BrandFactory, SellerFactory, UserFactory
 from tests.security.conftest import PNG, client_for
 
 
@@ -160,3 +160,55 @@ def test_a_multipart_body_larger_than_every_file_together_is_refused_unread(
     assert response.status_code == 413, response.content[:300]
     assert response.wsgi_request.META["wsgi.input"].read_started is False
     assert (Report.objects.count(), Appeal.objects.count()) == (reports, appeals)
+
+
+def ask_reset(email: str, ip: str):
+    return Client().post("/accounts/password_reset/", {"email": email}, REMOTE_ADDR=ip)
+
+
+def test_password_reset_mails_one_address_at_most_three_times_an_hour(db, mailoutbox):
+    # Given a user, and someone asking for their password to be reset again and again, from
+    # many client addresses
+    user = UserFactory(email="victim@example.com")
+    answers = [ask_reset(user.email, f"198.51.100.{n}") for n in range(1, 7)]
+
+    # Then three e-mails went out, no more; every request got the same answer as a request
+    # that sent one (nothing tells the caller it was throttled)
+    assert len(mailoutbox) == 3
+    assert {(a.status_code, a["Location"]) for a in answers} == {
+        (302, "/accounts/password_reset/done/")
+    }
+
+
+def test_password_reset_from_one_client_sends_at_most_ten_mails_an_hour(db, mailoutbox):
+    # Given one client asking resets for many different users' addresses
+    users = UserFactory.create_batch(12)
+    answers = [ask_reset(user.email, "203.0.113.7") for user in users]
+
+    # Then ten e-mails went out, no more, and the rest were answered as if sent
+    assert len(mailoutbox) == 10
+    assert {(a.status_code, a["Location"]) for a in answers} == {
+        (302, "/accounts/password_reset/done/")
+    }
+    # And another client is not held back by it
+    assert ask_reset(users[-1].email, "203.0.113.8").status_code == 302
+    assert len(mailoutbox) == 11
+
+
+def test_a_throttled_password_reset_answers_exactly_as_an_unknown_address(db, mailoutbox):
+    # Given an address whose budget is spent, and an address nobody has
+    user = UserFactory(email="victim@example.com")
+    for n in range(3):
+        ask_reset(user.email, f"198.51.100.{n}")
+    mailoutbox.clear()
+
+    # When both are asked for
+    throttled = ask_reset(user.email, "198.51.100.50")
+    unknown = ask_reset("nobody@example.com", "198.51.100.51")
+
+    # Then the answers are the same, and no mail went out
+    assert (throttled.status_code, throttled["Location"]) == (
+        unknown.status_code,
+        unknown["Location"],
+    )
+    assert mailoutbox == []
