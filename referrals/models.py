@@ -176,6 +176,9 @@ class Referral(models.Model):
     retracted_at = models.DateTimeField(null=True, blank=True)
     retraction_reason = models.TextField(blank=True)
     retraction_delivered_at = models.DateTimeField(null=True, blank=True)
+    # The retraction push was given up (refused, or the retry cap reached): shown to analysts,
+    # who retry it (``retry_failed_retraction``); cleared by that retry.
+    retraction_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

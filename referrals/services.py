@@ -460,6 +460,31 @@ def park_failed(referral_id: int) -> None:
     )
 
 
+def park_failed_retraction(referral_id: int) -> None:
+    """A retraction push given up: the authority may still act on the referral, so analysts
+    see it (the referral page and list) and retry it once the endpoint is fixed."""
+    Referral.objects.filter(
+        pk=referral_id,
+        status=ReferralStatus.RETRACTED,
+        retraction_delivered_at__isnull=True,
+        retraction_failed_at__isnull=True,
+    ).update(retraction_failed_at=timezone.now())
+
+
+def retry_failed_retraction(referral_id: int) -> bool:
+    """An analyst's retry of a parked retraction: no longer parked, dispatched on commit."""
+    with transaction.atomic():
+        moved = Referral.objects.filter(
+            pk=referral_id,
+            status=ReferralStatus.RETRACTED,
+            retraction_delivered_at__isnull=True,
+            retraction_failed_at__isnull=False,
+        ).update(retraction_failed_at=None)
+        if moved:
+            enqueue("referrals.tasks.deliver_retraction", referral_id)
+    return bool(moved)
+
+
 def retry_failed_delivery(referral_id: int) -> bool:
     """An analyst's retry of a parked referral: back to pending, dispatched on commit."""
     with transaction.atomic():

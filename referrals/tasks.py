@@ -12,7 +12,7 @@ from outbox.tasks import completes_outbox
 
 from .choices import AttemptKind, AttemptOutcome, ReferralStatus
 from .models import Referral
-from .services import make_pull_available, mark_pushed, park_failed, push
+from .services import make_pull_available, mark_pushed, park_failed, park_failed_retraction, push
 
 
 def _backoff(retries: int) -> float:
@@ -65,4 +65,5 @@ def deliver_retraction(self, referral_id: int) -> str:
         settings.DELIVERY_MAX_RETRIES
     ):
         raise self.retry(countdown=_backoff(self.request.retries))
+    park_failed_retraction(referral_id)
     return "failed"

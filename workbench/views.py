@@ -56,7 +56,7 @@ from counterfeits.uploads import serve_upload
 from listings.models import Listing, Sale
 from referrals.choices import ReferralStatus
 from referrals.models import AccessLogEntry, Authority, DeliveryAttempt, Referral
-from referrals.services import retry_failed_delivery
+from referrals.services import retry_failed_delivery, retry_failed_retraction
 from sellers.models import Seller, SellerStatusChange
 from sellers.rings import CONFIRMED_STATES, ring_review
 
@@ -67,6 +67,8 @@ from .forms import AppealDecisionForm, DismissForm, TransitionForm, parse_id
 from .paging import SortKey, keyset_page
 
 PAGE_SIZE = 50
+# The referral list's pseudo-status for retractions whose push was given up.
+RETRACTION_FAILED = "retraction_failed"
 
 # The ring review panel is shown from confirmation on, while the finding stands.
 RING_REVIEW_STATES = frozenset(CONFIRMED_STATES)
@@ -863,6 +865,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
         "delivered_at",
         "acknowledged_at",
         "authority_reference",
+        "retraction_failed_at",
         "seller_country",
         "brand_name",
         "authority__code",
@@ -877,6 +880,8 @@ def referrals(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(authority__code=authority)
     if status in ReferralStatus.values:
         rows = rows.filter(status=status)
+    elif status == RETRACTION_FAILED:
+        rows = rows.filter(retraction_failed_at__isnull=False)
     last_attempt = DeliveryAttempt.objects.filter(referral=OuterRef("pk")).order_by("-at", "-id")
     rows = rows.annotate(
         attempt_count=Count("attempts"),
@@ -898,6 +903,7 @@ def referrals(request: HttpRequest) -> HttpResponse:
             "nav": "referrals",
             "summary": sorted(summary.values(), key=lambda e: e["code"]),
             "statuses": ReferralStatus.choices,
+            "retraction_failed": RETRACTION_FAILED,
             "page": page,
             "authority": authority,
             "status": status,
@@ -928,18 +934,19 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @analyst_required
 def referral_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    """Put a failed delivery back in the queue (the same service the operator would use)."""
+    """Put a failed delivery, or a retraction whose push was given up, back in the queue (the
+    same services the operator would use)."""
     referral = get_object_or_404(Referral.objects.only("id", "status"), pk=pk)
     if retry_failed_delivery(referral.pk):
         messages.success(request, f"Referral #{referral.pk}: delivery queued again.")
-        return HttpResponseRedirect(
-            _safe_next(request, reverse("workbench:referral", args=[referral.pk]))
+    elif retry_failed_retraction(referral.pk):
+        messages.success(request, f"Referral #{referral.pk}: retraction queued again.")
+    else:
+        messages.error(
+            request,
+            f"Referral #{referral.pk} is {referral.get_status_display().lower()}, with nothing "
+            "parked: only a failed delivery or an undelivered retraction can be retried.",
         )
-    messages.error(
-        request,
-        f"Referral #{referral.pk} is {referral.get_status_display().lower()}, not failed: "
-        "only a failed delivery can be retried.",
-    )
     return HttpResponseRedirect(
         _safe_next(request, reverse("workbench:referral", args=[referral.pk]))
     )

@@ -14,7 +14,7 @@ import pytest
 from outbox.models import OutboxMessage
 from referrals.choices import AttemptKind, AttemptOutcome, ReferralStatus
 from referrals.models import DeliveryAttempt, Referral
-from referrals.services import retract_referrals, retry_failed_delivery
+from referrals.services import retract_referrals, retry_failed_delivery, retry_failed_retraction
 from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
@@ -310,3 +310,58 @@ def test_a_redirect_is_not_taken_as_delivery(
     attempts = list(DeliveryAttempt.objects.filter(referral=referral))
     assert [(a.outcome, a.status_code) for a in attempts] == [(AttemptOutcome.FAILED, 302)]
     assert status_of(referral.pk) == ReferralStatus.FAILED
+
+
+def retraction_state(referral_id: int) -> tuple:
+    return Referral.objects.values_list("retraction_failed_at", "retraction_delivered_at").get(
+        pk=referral_id
+    )
+
+
+def test_a_retraction_given_up_is_parked_for_analysts_who_retry_it(
+    live_worker, receiver, push_authority, make_referral, settings
+):
+    # Given a referral the authority received, then a webhook down longer than the retry cap
+    settings.DELIVERY_MAX_RETRIES = 1
+    state, _ = receiver
+    referral = make_referral("US")
+    wait_for(lambda: status_of(referral.pk) == ReferralStatus.DELIVERED, message="delivery")
+    state.script[:] = [503, 503]
+
+    # When the case is reinstated and the retraction cannot get through
+    from django.db import transaction
+
+    with transaction.atomic():
+        retract_referrals(referral.case, reason="appeal granted")
+    wait_for(lambda: retraction_state(referral.pk)[0] is not None, message="retraction parked")
+
+    # Then it is parked where analysts look (not silently dropped), undelivered
+    assert retraction_state(referral.pk)[1] is None
+    assert not any(m["type"] == "retraction" for m in state.stored.values())
+
+    # When an analyst retries it once the endpoint is back
+    assert retry_failed_retraction(referral.pk) is True
+    wait_for(lambda: retraction_state(referral.pk)[1] is not None, message="retraction delivered")
+
+    # Then the authority has it, once, and it is no longer parked
+    assert retraction_state(referral.pk)[0] is None
+    assert [m["type"] for m in state.stored.values()].count("retraction") == 1
+    # and a retraction that is not parked is not retried
+    assert retry_failed_retraction(referral.pk) is False
+
+
+def test_a_retraction_refused_with_a_4xx_is_parked_at_once(
+    live_worker, receiver, push_authority, make_referral
+):
+    state, _ = receiver
+    referral = make_referral("US")
+    wait_for(lambda: status_of(referral.pk) == ReferralStatus.DELIVERED, message="delivery")
+    state.script[:] = [410]
+
+    from django.db import transaction
+
+    with transaction.atomic():
+        retract_referrals(referral.case, reason="appeal granted")
+
+    wait_for(lambda: retraction_state(referral.pk)[0] is not None, message="retraction parked")
+    assert retraction_state(referral.pk)[1] is None

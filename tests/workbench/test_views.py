@@ -792,8 +792,38 @@ def test_retrying_a_referral_that_did_not_fail_is_refused_and_changes_nothing(an
     response = analyst_client.post(
         reverse("workbench:referral-retry", args=[referral.pk]), follow=True
     )
-    assert b"only a failed delivery can be retried" in response.content
+    assert b"only a failed delivery or an undelivered retraction can be retried" in response.content
     assert Referral.objects.get(pk=referral.pk).status == ReferralStatus.ACKNOWLEDGED
+
+
+def test_a_retraction_not_delivered_is_shown_and_an_analyst_requeues_it(
+    analyst_client, django_capture_on_commit_callbacks
+):
+    # Given a retraction whose push was given up
+    referral = referral_for(referred_case(), status=ReferralStatus.RETRACTED)
+    Referral.objects.filter(pk=referral.pk).update(retraction_failed_at=timezone.now())
+
+    # Then the list (also under its own filter) and the referral page say so, with a retry
+    listed = analyst_client.get(reverse("workbench:referrals"), {"status": "retraction_failed"})
+    assert [row.pk for row in listed.context["page"].rows] == [referral.pk]
+    assert b"retraction not delivered" in listed.content
+    page = analyst_client.get(reverse("workbench:referral", args=[referral.pk]))
+    assert b"Retry retraction" in page.content
+    others = analyst_client.get(reverse("workbench:referrals"), {"status": "retracted"})
+    assert b"Retry retraction" in others.content
+
+    # When an analyst retries it
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = analyst_client.post(
+            reverse("workbench:referral-retry", args=[referral.pk]), follow=True
+        )
+
+    # Then it is queued again and no longer shown as parked
+    assert b"retraction queued again" in response.content
+    assert Referral.objects.get(pk=referral.pk).retraction_failed_at is None
+    assert len(callbacks) == 1
+    page = analyst_client.get(reverse("workbench:referral", args=[referral.pk]))
+    assert b"Retry retraction" not in page.content
 
 
 def test_retrying_with_a_next_that_is_no_url_redirects_to_it_as_a_relative_url(analyst_client):
