@@ -164,13 +164,16 @@ def normalize_tax_id(raw: str, country: str = "") -> str:
     """Upper-case alphanumerics; EU VAT ids with one country prefix, others scoped by country.
 
     ``de 123.456.789``, ``DEDE123456789`` and a German seller's bare ``123456789`` all become
-    ``DE123456789``; a US EIN ``12-3456789`` becomes ``US:123456789``.
+    ``DE123456789`` (a Greek ``GR123456789`` is ``EL123456789``); a US EIN ``12-3456789``
+    becomes ``US:123456789``.
     """
     value = _code(raw)
     if value in JUNK or not re.search(r"\d", value):
         return ""
     country = (country or "").upper()
     prefix = value[:2] if len(value) > 2 and value[:2].isalpha() else ""
+    if prefix == "GR" and value[2:].isdigit():  # Greece's ISO code, written for its VAT's EL
+        value, prefix = "EL" + value[2:], "EL"
     while prefix and value[2:4] == prefix:  # a prefix typed twice
         value = value[2:]
     if prefix in EU_VAT_PREFIX.values():
