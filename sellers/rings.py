@@ -289,7 +289,8 @@ def _explanation(closed: Seller, shared: list[SharedIdentifier]) -> str:
 
 
 def flag_repeat_offenders(seller_ids: Iterable[int]) -> list[Report]:
-    """Raise one alert per (seller, closed-for-counterfeits seller) pair sharing an identifier.
+    """Raise one alert per (seller, closed-for-counterfeits seller) pair sharing an identifier
+    (not a placeholder: one held by more than ``HUB_LIMIT`` accounts links nobody).
 
     The alert is a Report of reason ``linked_to_closed_seller`` for the brand of the closed
     seller's case, so it enters the analysts' queue like a brand's notice. Idempotent: a pair
@@ -314,8 +315,17 @@ def flag_repeat_offenders(seller_ids: Iterable[int]) -> list[Report]:
         by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
         for kind in {kind for _, kind, _ in pairs}:
             values = {value for _, k, value in pairs if k == kind}
+            # A placeholder (held by more than HUB_LIMIT accounts) is no evidence: no alert.
+            hubs = set(
+                SellerIdentifier.objects.filter(kind=kind, value__in=values)
+                .order_by()
+                .values_list("value")
+                .annotate(n=Count("id"))
+                .filter(n__gt=HUB_LIMIT)
+                .values_list("value", flat=True)
+            )
             for value, closed_id in SellerIdentifier.objects.filter(
-                seller_id__in=closed_ids, kind=kind, value__in=values
+                seller_id__in=closed_ids, kind=kind, value__in=values - hubs
             ).values_list("value", "seller_id"):
                 by_pair[(kind, value)].append(closed_id)
         for seller_id, kind, value in pairs:

@@ -354,3 +354,18 @@ def test_a_payment_account_that_becomes_a_placeholder_stops_linking(db, monkeypa
     set_payment_account(c, "DE89370400440532013000")
 
     assert groups(a, b, c) == [None, None, None]
+
+
+def test_a_placeholder_shared_with_a_closed_counterfeiter_raises_no_alert(db, monkeypatch):
+    # given a seller closed for counterfeits whose phone is a call centre's, with a limit of 3
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 3)
+    closed_counterfeiter(phone="0800 123 4567")
+    others = [seller(phone="0800 123 4567") for _ in range(2)]
+    assert len(Report.objects.filter(reason=ReportReason.LINKED_TO_CLOSED_SELLER)) == 2
+
+    # when more accounts give the same number, past the limit: it links nobody
+    others += [seller(phone="0800 123 4567") for _ in range(3)]
+
+    # then only the accounts that joined while it still linked were alerted
+    alerted = set(RingAlert.objects.values_list("seller_id", flat=True))
+    assert alerted == {others[0].pk, others[1].pk}
