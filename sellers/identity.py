@@ -197,8 +197,11 @@ def hash_address(text: str) -> str:
 
 
 def normalize_payment_account(raw: str) -> str:
-    """IBAN or account number as upper-case alphanumerics (spaces and dashes are formatting)."""
+    """IBAN or account number as upper-case alphanumerics (spaces and dashes are formatting;
+    an IBAN copied with its label, ``IBAN DE89 …``, is the IBAN)."""
     value = _code(raw)
+    if re.fullmatch(r"IBAN[A-Z]{2}[0-9]{2}[0-9A-Z]{6,}", value):
+        value = value[4:]
     return "" if value in JUNK or len(value) < 6 else value
 
 

@@ -162,3 +162,10 @@ def test_greek_vat_id_written_with_gr_matches_its_el_form(country):
     # Greece's VAT prefix is EL, but sellers (and invoices) often write GR: one id either way.
     assert normalize_tax_id("GR 123 456 789", country) == "EL123456789"
     assert normalize_tax_id("EL123456789", country) == "EL123456789"
+
+
+@pytest.mark.parametrize(
+    "written", ["IBAN DE89 3704 0044 0532 0130 00", "iban: DE89370400440532013000"]
+)
+def test_an_iban_written_with_its_label_is_the_same_account(written):
+    assert hash_payment_account(written) == hash_payment_account("DE89 3704 0044 0532 0130 00")
