@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -164,13 +165,16 @@ def normalize_tax_id(raw: str, country: str = "") -> str:
     """Upper-case alphanumerics; EU VAT ids with one country prefix, others scoped by country.
 
     ``de 123.456.789``, ``DEDE123456789`` and a German seller's bare ``123456789`` all become
-    ``DE123456789``; a US EIN ``12-3456789`` becomes ``US:123456789``.
+    ``DE123456789`` (a Greek ``GR123456789`` is ``EL123456789``); a US EIN ``12-3456789``
+    becomes ``US:123456789``.
     """
     value = _code(raw)
     if value in JUNK or not re.search(r"\d", value):
         return ""
     country = (country or "").upper()
     prefix = value[:2] if len(value) > 2 and value[:2].isalpha() else ""
+    if prefix == "GR" and value[2:].isdigit():  # Greece's ISO code, written for its VAT's EL
+        value, prefix = "EL" + value[2:], "EL"
     while prefix and value[2:4] == prefix:  # a prefix typed twice
         value = value[2:]
     if prefix in EU_VAT_PREFIX.values():
@@ -193,8 +197,11 @@ def hash_address(text: str) -> str:
 
 
 def normalize_payment_account(raw: str) -> str:
-    """IBAN or account number as upper-case alphanumerics (spaces and dashes are formatting)."""
+    """IBAN or account number as upper-case alphanumerics (spaces and dashes are formatting;
+    an IBAN copied with its label, ``IBAN DE89 …``, is the IBAN)."""
     value = _code(raw)
+    if re.fullmatch(r"IBAN[A-Z]{2}[0-9]{2}[0-9A-Z]{6,}", value):
+        value = value[4:]
     return "" if value in JUNK or len(value) < 6 else value
 
 
@@ -296,14 +303,15 @@ _SELLER_FIELDS = (
 IdentifierRow = tuple[int, str, str]  # seller_id, kind, value
 
 
-def _sync_identifiers(seller_ids: list[int]) -> set[tuple[str, str]]:
+def _sync_identifiers(seller_ids: list[int]) -> dict[tuple[str, str], int]:
     """Make the stored field identifiers of these sellers what their fields say now.
 
     Set-based per chunk of sellers: one read of their fields, one of their stored identifiers,
     one delete and one insert, with plain tuples (no model instance per identifier). Returns
-    every (kind, value) added or removed: the places where groups may have changed.
+    each (kind, value) added or removed, with holders added minus removed: the places where
+    groups may have changed.
     """
-    changed: set[tuple[str, str]] = set()
+    changed: dict[tuple[str, str], int] = defaultdict(int)
     for chunk in _chunks(seller_ids):
         wanted: dict[int, set[tuple[str, str]]] = {
             row[0]: _identifiers(*row[1:])
@@ -321,10 +329,10 @@ def _sync_identifiers(seller_ids: list[int]) -> set[tuple[str, str]]:
             for pair, pk in have.items():
                 if pair not in want:
                     stale.append(pk)
-                    changed.add(pair)
+                    changed[pair] -= 1
             for pair in want - have.keys():
                 new.append((seller_id, pair[0], pair[1]))
-                changed.add(pair)
+                changed[pair] += 1
         if stale:
             SellerIdentifier.objects.filter(pk__in=stale).delete()
         _insert_rows(new)
@@ -371,13 +379,14 @@ def refresh_identifiers(seller_ids: Iterable[int], *, alert: bool = True) -> Non
     it to the worker instead (:func:`enqueue_refresh`).
     Running it twice changes nothing.
     """
-    from .rings import flag_repeat_offenders, regroup
+    from .rings import flag_repeat_offenders, holders_of_flipped, regroup
 
     ids = sorted({int(pk) for pk in seller_ids})
     if not ids:
         return
-    _sync_identifiers(ids)
-    regroup(ids)
+    changed = _sync_identifiers(ids)
+    # An identifier that crossed the placeholder limit changes its other holders' groups too.
+    regroup({*ids, *holders_of_flipped(changed)})
     if alert:
         flag_repeat_offenders(ids)
 
@@ -405,25 +414,38 @@ def set_payment_accounts(accounts: dict[int, str], *, refresh: bool = True) -> N
     value is stored nowhere: only HMAC-SHA256 under ``IDENTITY_HASH_KEY``. The catalog import
     passes its ``payment_account`` column here (``refresh=False``, then ``enqueue_refresh``).
     """
+    from .rings import holders_of_flipped, regroup
+
     digests = {int(pk): hash_payment_account(raw) for pk, raw in accounts.items()}
+    changed: dict[tuple[str, str], int] = defaultdict(int)
     for chunk in _chunks(sorted(digests)):
-        stale = [
-            pk
-            for pk, seller_id, value in SellerIdentifier.objects.filter(
-                seller_id__in=chunk, kind=IdentifierKind.PAYMENT
-            ).values_list("pk", "seller_id", "value")
-            if value != digests[seller_id]
-        ]
+        stale: list[int] = []
+        kept: set[int] = set()
+        for pk, seller_id, value in SellerIdentifier.objects.filter(
+            seller_id__in=chunk, kind=IdentifierKind.PAYMENT
+        ).values_list("pk", "seller_id", "value"):
+            if value != digests[seller_id]:
+                stale.append(pk)
+                changed[(IdentifierKind.PAYMENT.value, value)] -= 1
+            else:
+                kept.add(seller_id)
         SellerIdentifier.objects.filter(pk__in=stale).delete()
+        added = [pk for pk in chunk if digests[pk] and pk not in kept]
+        for pk in added:
+            changed[(IdentifierKind.PAYMENT.value, digests[pk])] += 1
         insert_identifiers(
             [
                 SellerIdentifier(seller_id=pk, kind=IdentifierKind.PAYMENT, value=digests[pk])
-                for pk in chunk
-                if digests[pk]
+                for pk in added
             ]
         )
+    # An account that crossed the placeholder limit changes its other holders' groups too.
+    others = holders_of_flipped(changed) - digests.keys()
     if refresh:
         refresh_identifiers(digests)
+        regroup(others)
+    elif others:
+        enqueue_refresh(others)
 
 
 def set_payment_account(seller: Seller, raw: str) -> None:

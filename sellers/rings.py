@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from counterfeits.choices import CaseState, ReportReason
 from counterfeits.models import Case, Report
@@ -195,6 +195,43 @@ def _store_groups(changed: list[Seller]) -> None:
             cursor.execute(sql, [[s.pk for s in part], [s.link_group for s in part]])
 
 
+def holders_of_flipped(deltas: dict[tuple[str, str], int]) -> set[int]:
+    """The holders of identifiers that started or stopped linking because of these changes.
+
+    ``deltas`` is (kind, value) -> holders added minus removed. An identifier links while at
+    most ``HUB_LIMIT`` sellers hold it: one that crossed the limit either way changes the groups
+    of every holder, not only of the sellers that changed, so those holders are regrouped too.
+    """
+    changed = {pair: delta for pair, delta in deltas.items() if delta}
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for kind, value in changed:
+        by_kind[kind].append(value)
+    flipped: list[tuple[str, str]] = []
+    for kind, values in by_kind.items():
+        ordered = sorted(values)
+        for start in range(0, len(ordered), BATCH):
+            counts = (
+                SellerIdentifier.objects.filter(kind=kind, value__in=ordered[start : start + BATCH])
+                .order_by()
+                .values_list("value")
+                .annotate(n=Count("id"))
+            )
+            found = dict(counts)
+            for value in ordered[start : start + BATCH]:
+                after = found.get(value, 0)
+                before = after - changed[(kind, value)]
+                if (before > HUB_LIMIT) != (after > HUB_LIMIT):
+                    flipped.append((kind, value))
+    holders: set[int] = set()
+    for kind, value in flipped:
+        holders.update(
+            SellerIdentifier.objects.filter(kind=kind, value=value).values_list(
+                "seller_id", flat=True
+            )
+        )
+    return holders
+
+
 def regroup(seller_ids: Iterable[int]) -> int:
     """Recompute the groups touched by these sellers; returns how many sellers changed group.
 
@@ -252,7 +289,8 @@ def _explanation(closed: Seller, shared: list[SharedIdentifier]) -> str:
 
 
 def flag_repeat_offenders(seller_ids: Iterable[int]) -> list[Report]:
-    """Raise one alert per (seller, closed-for-counterfeits seller) pair sharing an identifier.
+    """Raise one alert per (seller, closed-for-counterfeits seller) pair sharing an identifier
+    (not a placeholder: one held by more than ``HUB_LIMIT`` accounts links nobody).
 
     The alert is a Report of reason ``linked_to_closed_seller`` for the brand of the closed
     seller's case, so it enters the analysts' queue like a brand's notice. Idempotent: a pair
@@ -277,8 +315,17 @@ def flag_repeat_offenders(seller_ids: Iterable[int]) -> list[Report]:
         by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
         for kind in {kind for _, kind, _ in pairs}:
             values = {value for _, k, value in pairs if k == kind}
+            # A placeholder (held by more than HUB_LIMIT accounts) is no evidence: no alert.
+            hubs = set(
+                SellerIdentifier.objects.filter(kind=kind, value__in=values)
+                .order_by()
+                .values_list("value")
+                .annotate(n=Count("id"))
+                .filter(n__gt=HUB_LIMIT)
+                .values_list("value", flat=True)
+            )
             for value, closed_id in SellerIdentifier.objects.filter(
-                seller_id__in=closed_ids, kind=kind, value__in=values
+                seller_id__in=closed_ids, kind=kind, value__in=values - hubs
             ).values_list("value", "seller_id"):
                 by_pair[(kind, value)].append(closed_id)
         for seller_id, kind, value in pairs:

@@ -155,3 +155,17 @@ def test_masks_show_enough_to_recognise_and_no_more():
     assert mask(IdentifierKind.ADDRESS, "0123456789abcdef") == "#012345"
     assert mask(IdentifierKind.TAX_ID, "DE123456789") == "DE*******89"
     assert mask(IdentifierKind.COMPANY_REGISTRATION, "DE:HRB12345") == "DE:HR****45"
+
+
+@pytest.mark.parametrize("country", ["GR", "DE", ""])
+def test_greek_vat_id_written_with_gr_matches_its_el_form(country):
+    # Greece's VAT prefix is EL, but sellers (and invoices) often write GR: one id either way.
+    assert normalize_tax_id("GR 123 456 789", country) == "EL123456789"
+    assert normalize_tax_id("EL123456789", country) == "EL123456789"
+
+
+@pytest.mark.parametrize(
+    "written", ["IBAN DE89 3704 0044 0532 0130 00", "iban: DE89370400440532013000"]
+)
+def test_an_iban_written_with_its_label_is_the_same_account(written):
+    assert hash_payment_account(written) == hash_payment_account("DE89 3704 0044 0532 0130 00")

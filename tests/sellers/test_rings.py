@@ -315,3 +315,57 @@ def test_packet_of_a_seller_in_no_group_has_no_linked_sellers(db):
     case = CaseFactory(seller=seller())
 
     assert linked_sellers_for_packet(case) == []
+
+
+def test_an_identifier_that_becomes_a_placeholder_stops_linking_its_holders(db, monkeypatch):
+    # given three sellers sharing a phone, with a placeholder limit of three holders
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 3)
+    a, b, c = (seller(phone="0800 123 4567") for _ in range(3))
+    assert groups(a, b, c) == [a.pk, a.pk, a.pk]
+
+    # when a fourth account gives the same number (a call centre, not one operator)
+    d = seller(phone="0800 123 4567")
+
+    # then the number links nobody, as a full regrouping says too
+    assert groups(a, b, c, d) == [None, None, None, None]
+    regroup_all()
+    assert groups(a, b, c, d) == [None, None, None, None]
+
+
+def test_a_placeholder_back_under_the_limit_links_its_holders_again(db, monkeypatch):
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 3)
+    a, b, c, d = (seller(phone="0800 123 4567") for _ in range(4))
+    assert groups(a, b, c, d) == [None, None, None, None]
+
+    # when one of the four corrects its number, three accounts share it again
+    d.phone = "030 1234567"
+    save_seller(d)
+
+    assert groups(a, b, c, d) == [a.pk, a.pk, a.pk, None]
+
+
+def test_a_payment_account_that_becomes_a_placeholder_stops_linking(db, monkeypatch):
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 2)
+    a, b, c = seller(), seller(), seller()
+    set_payment_account(a, "DE89370400440532013000")
+    set_payment_account(b, "DE89370400440532013000")
+    assert groups(a, b) == [a.pk, a.pk]
+
+    set_payment_account(c, "DE89370400440532013000")
+
+    assert groups(a, b, c) == [None, None, None]
+
+
+def test_a_placeholder_shared_with_a_closed_counterfeiter_raises_no_alert(db, monkeypatch):
+    # given a seller closed for counterfeits whose phone is a call centre's, with a limit of 3
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 3)
+    closed_counterfeiter(phone="0800 123 4567")
+    others = [seller(phone="0800 123 4567") for _ in range(2)]
+    assert len(Report.objects.filter(reason=ReportReason.LINKED_TO_CLOSED_SELLER)) == 2
+
+    # when more accounts give the same number, past the limit: it links nobody
+    others += [seller(phone="0800 123 4567") for _ in range(3)]
+
+    # then only the accounts that joined while it still linked were alerted
+    alerted = set(RingAlert.objects.values_list("seller_id", flat=True))
+    assert alerted == {others[0].pk, others[1].pk}
