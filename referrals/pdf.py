@@ -112,7 +112,7 @@ def _kv_table(rows: list[tuple[str, Any]], st: dict[str, ParagraphStyle]) -> Tab
     data = [
         [Paragraph(escape(k), st["cellhead"]), Paragraph(_text(v), st["body"])] for k, v in rows
     ]
-    table = Table(data, colWidths=[45 * mm, 125 * mm])
+    table = Table(data, colWidths=[45 * mm, 125 * mm], splitInRow=1)
     table.setStyle(
         TableStyle(
             [
@@ -142,7 +142,9 @@ def _grid(
         )
     if not rows:
         data.append([Paragraph("None recorded.", st["body"])] + [""] * (len(head) - 1))
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
+    # splitInRow: a row taller than a page (a 2,000-character description, a product sold
+    # through a hundred listings) continues on the next page instead of failing the layout.
+    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1, splitInRow=1)
     table.setStyle(
         TableStyle(
             [
