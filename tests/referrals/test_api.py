@@ -454,6 +454,31 @@ def test_pdf_of_a_long_evidence_text_and_a_product_with_many_listings_splits_acr
     assert all(line in text for line in lines)
 
 
+def test_pdf_prints_names_in_chinese_korean_and_cyrillic_and_marks_an_emoji(
+    bearer, us_token, make_referral
+):
+    # Given a seller whose names are written in scripts the body font has no glyphs for
+    referral = make_referral(
+        "US",
+        name="王小明",
+        company_name="深圳市华强电子有限公司 · 한국무역 · Мир Торговли",
+        address_line1="Calle Niño 5 🏠",
+    )
+
+    # When the authority downloads the PDF
+    response = bearer(us_token[1]).get(f"/api/v1/referrals/{referral.pk}/packet.pdf")
+
+    # Then every name is in the text of the PDF, not dropped as missing glyphs,
+    # and a character no font can draw is named by its code point
+    assert response.status_code == 200
+    text = " ".join(pdf_pages_text(response.content))
+    assert "王小明" in text
+    assert "深圳市华强电子有限公司" in text
+    assert "한국무역" in text
+    assert "Мир Торговли" in text
+    assert "Calle Niño 5 [U+1F3E0]" in text
+
+
 def _rerefer(case):
     """Build the case's referral again (after deleting it), so the packet holds new evidence."""
     from referrals.services import create_referrals
