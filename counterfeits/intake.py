@@ -276,7 +276,9 @@ def _status_notice(report: Report, now: datetime, *, render: bool = True) -> Not
 
 
 def _render_status_notice(notice: Notice, report: Report) -> None:
-    context = {"report": report, "brand": report.brand, "site": settings.SITE_URL}
+    # The templates add "/portal/...": a SITE_URL written with a trailing slash made "//portal",
+    # a path no page answers (appeals.links.appeal_url trims it the same way).
+    context = {"report": report, "brand": report.brand, "site": settings.SITE_URL.rstrip("/")}
     notice.body = render_to_string("portal/email/report_status.txt", context)
     notice.html_body = render_to_string("portal/email/report_status.html", context)
 
@@ -626,7 +628,7 @@ def _queue_measure_notices(brand: Brand, measure: IntakeMeasure) -> None:
         if measure.kind == IntakeMeasureKind.SUSPENSION
         else NoticeKind.INTAKE_WARNING
     )
-    context = {"brand": brand, "measure": measure, "site": settings.SITE_URL}
+    context = {"brand": brand, "measure": measure, "site": settings.SITE_URL.rstrip("/")}
     subject = (
         f"{brand.name}: report intake suspended until {measure.ends_at:%Y-%m-%d}"
         if measure.ends_at

@@ -21,6 +21,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     KeepTogether,
@@ -60,6 +61,70 @@ def _fonts() -> tuple[str, str, str]:
     return "Helvetica", "Helvetica-Bold", "Courier"
 
 
+# Characters the TrueType font has no glyph for (Chinese, Japanese, Korean, ...) would print as
+# nothing, and be gone from the PDF's text too. They go in one of reportlab's built-in CID fonts
+# instead: these encode the text as Unicode (UCS-2), so it stays in the PDF's text even where a
+# viewer lacks the glyphs. Hangul is not in the Chinese character collection, hence two.
+_CJK_FONT = "STSong-Light"
+_HANGUL_FONT = "HYSMyeongJo-Medium"
+_HANGUL_RANGES = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7FF))
+
+
+@lru_cache(maxsize=1)
+def _covered() -> frozenset[int]:
+    """The code points the body font can draw (empty when it is a standard Type 1 font)."""
+    regular = _fonts()[0]
+    font = pdfmetrics.getFont(regular)
+    pdfmetrics.registerFont(UnicodeCIDFont(_CJK_FONT))
+    pdfmetrics.registerFont(UnicodeCIDFont(_HANGUL_FONT))
+    face = getattr(font, "face", None)
+    return frozenset(getattr(face, "charToGlyph", {}))
+
+
+def _fallback_font(char: str) -> str | None:
+    """The font to print a character the body font lacks; None when it is outside UCS-2."""
+    code = ord(char)
+    if code > 0xFFFF:
+        return None
+    if any(low <= code <= high for low, high in _HANGUL_RANGES):
+        return _HANGUL_FONT
+    return _CJK_FONT
+
+
+def _markup(text: str) -> str:
+    """Plain text as Paragraph markup: escaped, with runs the body font cannot draw put in a
+    font that can, and a character none can (an emoji) named by its code point."""
+    covered = _covered()
+    if not covered:
+        return escape(text)
+    out: list[str] = []
+    run_font: str | None = None
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            chunk = escape("".join(run))
+            out.append(f'<font name="{run_font}">{chunk}</font>' if run_font else chunk)
+            run.clear()
+
+    for char in text:
+        if ord(char) in covered or char.isspace():
+            font = None
+        else:
+            font = _fallback_font(char)
+            if font is None:
+                flush()
+                run_font = None
+                out.append(f"[U+{ord(char):04X}]")
+                continue
+        if font != run_font:
+            flush()
+            run_font = font
+        run.append(char)
+    flush()
+    return "".join(out)
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     regular, bold, mono = _fonts()
     base = getSampleStyleSheet()
@@ -94,7 +159,7 @@ def _text(value: Any) -> str:
         return "–"
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
-    return escape(str(value)).replace("\n", "<br/>")
+    return _markup(str(value)).replace("\n", "<br/>")
 
 
 def _when(value: Any) -> str | None:
@@ -112,7 +177,7 @@ def _kv_table(rows: list[tuple[str, Any]], st: dict[str, ParagraphStyle]) -> Tab
     data = [
         [Paragraph(escape(k), st["cellhead"]), Paragraph(_text(v), st["body"])] for k, v in rows
     ]
-    table = Table(data, colWidths=[45 * mm, 125 * mm])
+    table = Table(data, colWidths=[45 * mm, 125 * mm], splitInRow=1)
     table.setStyle(
         TableStyle(
             [
@@ -142,7 +207,9 @@ def _grid(
         )
     if not rows:
         data.append([Paragraph("None recorded.", st["body"])] + [""] * (len(head) - 1))
-    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
+    # splitInRow: a row taller than a page (a 2,000-character description, a product sold
+    # through a hundred listings) continues on the next page instead of failing the layout.
+    table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1, splitInRow=1)
     table.setStyle(
         TableStyle(
             [

@@ -206,6 +206,36 @@ def test_statement_of_reasons_email_has_text_and_html_with_the_signed_link(
     assert Notice.objects.get(case=case, kind=NoticeKind.STATEMENT_OF_REASONS).html_body
 
 
+def test_a_safety_risk_closure_tells_the_seller_the_case_is_referred_now_not_after_the_window(
+    client, closed_case, mailoutbox
+):
+    # Given a confirmed case whose goods threaten the life or safety of persons
+    Case.objects.filter(pk=closed_case.pk).update(safety_risk=True)
+    case = force_state(
+        closed_case, CaseState.CONFIRMED, account_closed_at=None, appeal_deadline=None
+    )
+
+    # When the account is closed (the case is referred at once, EU DSA Art. 18)
+    close_account(case.pk)
+    send_owed_notices()
+    case.refresh_from_db()
+    assert case.state == CaseState.REFERRED
+
+    # Then the statement of reasons, in text and HTML, and the seller's page say so, and none
+    # of them promises a referral only if no appeal comes by the deadline
+    [mail] = [m for m in mailoutbox if "account was closed" in m.subject]
+    html, _ = mail.alternatives[0]
+    page = client.get(f"/appeal/{make_token(case)}/").content.decode()
+    for text in (mail.body, html, page):
+        flat = " ".join(text.split())
+        assert "already been referred to the competent law-enforcement authorities" in flat
+        assert "If no appeal is filed by then" not in flat
+        assert "After that the case is referred" not in flat
+    # and the seller can still appeal, and learns that a granted appeal withdraws the referral
+    assert "withdrawn" in " ".join(mail.body.split())
+    assert "You may file <strong>one</strong> appeal" in page
+
+
 def test_the_outcome_notice_gives_reasons_in_text_and_html(closed_case, reviewer, mailoutbox):
     appeal = file_appeal(closed_case.pk, statement="Genuine stock, invoices attached.")
 

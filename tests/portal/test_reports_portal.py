@@ -276,3 +276,24 @@ def test_report_status_changes_email_the_notifier_once_each(owner, brand, analys
     ]
     assert Notice.objects.filter(report=report).count() == 2
     assert all(m.alternatives and m.alternatives[0][1] == "text/html" for m in mailoutbox)
+
+
+def test_notice_links_are_absolute_and_single_slashed_when_site_url_ends_in_a_slash(
+    owner, brand, analyst, mailoutbox, settings
+):
+    # Given a deployment whose SITE_URL is written with a trailing slash
+    from counterfeits.intake import start_review
+
+    settings.SITE_URL = "https://ts.example.com/"
+    report = ReportFactory(brand=brand, reporter=owner)
+
+    # When the notifier is e-mailed about the report
+    start_review(report.pk, actor=analyst)
+    send_owed_notices()
+
+    # Then both parts link to the report's page, as the appeal link already does
+    [mail] = mailoutbox
+    link = f"https://ts.example.com/portal/reports/{report.pk}/"
+    assert link in mail.body
+    assert f'href="{link}"' in mail.alternatives[0][0]
+    assert "//portal" not in mail.body + mail.alternatives[0][0]

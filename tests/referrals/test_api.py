@@ -16,7 +16,7 @@ from counterfeits.choices import CaseState
 from referrals.choices import AccessAction, ReferralStatus
 from referrals.models import AccessLogEntry, Referral
 from referrals.services import retract_referrals
-from tests.factories import BrandFactory, EvidenceFactory
+from tests.factories import BrandFactory, EvidenceFactory, ListingFactory
 
 
 def pdf_pages_text(content: bytes) -> list[str]:
@@ -418,6 +418,65 @@ def test_pdf_is_readable_and_every_page_carries_the_digest_and_key_id(
     assert "Ana <b>Bold</b> & <font size=99>Co</font>" in text
     assert "Seller Trading Co" in text
     assert "Photo 59 of the fake <i>next</i> to the genuine" in text
+
+
+def test_pdf_of_a_long_evidence_text_and_a_product_with_many_listings_splits_across_pages(
+    bearer, us_token, make_referral
+):
+    # Given a referral whose evidence has the longest description the API takes (2,000
+    # characters, a hundred short lines) and whose product is sold through 150 listings
+    referral = make_referral("US")
+    case = referral.case
+    listing = case.listings.get()
+    for _ in range(149):
+        case.listings.add(
+            ListingFactory(
+                seller=case.seller, product=listing.product, marketplace=listing.marketplace
+            )
+        )
+    lines = [f"Parcel {i:03d} seized." for i in range(100)]
+    description = "\n".join(lines).ljust(2000, "Z")
+    EvidenceFactory(case=case, description=description)
+    Referral.objects.filter(case=case).delete()
+    referral = _rerefer(case)
+
+    # When the authority downloads the PDF
+    response = bearer(us_token[1]).get(f"/api/v1/referrals/{referral.pk}/packet.pdf")
+
+    # Then it is served, the long rows continuing on the next page, and no text is lost
+    assert response.status_code == 200
+    pages = pdf_pages_text(response.content)
+    assert len(pages) >= 3
+    # (each page's text starts with its footer: the two lines of digest and page number)
+    text = " ".join(" ".join(page.split("\n", 2)[2] for page in pages).split())
+    external_ids = sorted(listing.external_id for listing in case.listings.all())
+    assert all(external_id in text for external_id in external_ids)
+    assert all(line in text for line in lines)
+
+
+def test_pdf_prints_names_in_chinese_korean_and_cyrillic_and_marks_an_emoji(
+    bearer, us_token, make_referral
+):
+    # Given a seller whose names are written in scripts the body font has no glyphs for
+    referral = make_referral(
+        "US",
+        name="王小明",
+        company_name="深圳市华强电子有限公司 · 한국무역 · Мир Торговли",
+        address_line1="Calle Niño 5 🏠",
+    )
+
+    # When the authority downloads the PDF
+    response = bearer(us_token[1]).get(f"/api/v1/referrals/{referral.pk}/packet.pdf")
+
+    # Then every name is in the text of the PDF, not dropped as missing glyphs,
+    # and a character no font can draw is named by its code point
+    assert response.status_code == 200
+    text = " ".join(pdf_pages_text(response.content))
+    assert "王小明" in text
+    assert "深圳市华强电子有限公司" in text
+    assert "한국무역" in text
+    assert "Мир Торговли" in text
+    assert "Calle Niño 5 [U+1F3E0]" in text
 
 
 def _rerefer(case):
