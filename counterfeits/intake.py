@@ -248,7 +248,7 @@ def _notice_key_and_subject(report: Report, report_id: object) -> tuple[str, str
     ``report_id`` is the report's id, or a stand-in for it in a statement that inserts the
     report and its notice at once (``save_received_report``).
     """
-    status = report.get_status_display().lower()
+    status = report.status_label.lower()
     return (
         f"report:{report_id}:{report.status}",
         f"Report #{report_id} ({report.brand.name}): {status}",
