@@ -162,3 +162,26 @@ def test_a_report_rejected_as_manifestly_unfounded_says_so(brand, analyst):
     assert notice.subject == f"Report #{report.pk} ({brand.name}): rejected as manifestly unfounded"
     assert "REJECTED AS MANIFESTLY UNFOUNDED" in notice.body
     assert "rejected as manifestly unfounded" in notice.html_body.lower()
+
+
+def test_the_warning_and_suspension_notices_name_the_look_back_that_was_counted(
+    brand, analyst, settings
+):
+    from counterfeits.models import Notice
+
+    # Given a look-back of 90 days, not the default
+    settings.NOTIFIER_LOOKBACK = timedelta(days=90)
+    settings.UNFOUNDED_WARNING_AFTER = 2
+    settings.UNFOUNDED_SUSPENSION_AFTER = 1
+
+    # When unfounded reports earn a warning, then a suspension
+    _reject_unfounded(brand, analyst, 2)
+    _reject_unfounded(brand, analyst, 1)
+
+    # Then both notices, text and HTML, say the period counted: 90 days, not six months
+    notices = Notice.objects.filter(dedupe_key__startswith="measure:")
+    assert {n.kind for n in notices} == {"intake_warning", "intake_suspension"}
+    for notice in notices:
+        for text in (notice.body, notice.html_body):
+            assert "in the last 90 days" in text
+            assert "six months" not in text
