@@ -118,7 +118,10 @@ def _queue_outcome_notice(case: Case, appeal: Appeal, *, still_closed_by: Case |
     from .links import appeal_url
 
     granted = appeal.outcome == AppealOutcome.GRANTED
+    # Filed after the appeal window closed, it is a complaint (DSA Art. 20): say so throughout.
+    kind = "complaint" if appeal.late else "appeal"
     context = {
+        "kind": kind,
         "case": case,
         "seller": case.seller,
         "appeal": appeal,
@@ -132,7 +135,7 @@ def _queue_outcome_notice(case: Case, appeal: Appeal, *, still_closed_by: Case |
         kind=NoticeKind.APPEAL_OUTCOME,
         defaults={
             "recipient": case.seller.email,
-            "subject": f"Decision on your appeal (case #{case.pk})",
+            "subject": f"Decision on your {kind} (case #{case.pk})",
             "body": render_to_string("appeals/email/outcome.txt", context),
             "html_body": render_to_string("appeals/email/outcome.html", context),
         },

@@ -14,7 +14,7 @@ services.
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -248,7 +248,7 @@ def _notice_key_and_subject(report: Report, report_id: object) -> tuple[str, str
     ``report_id`` is the report's id, or a stand-in for it in a statement that inserts the
     report and its notice at once (``save_received_report``).
     """
-    status = report.get_status_display().lower()
+    status = report.status_label.lower()
     return (
         f"report:{report_id}:{report.status}",
         f"Report #{report_id} ({report.brand.name}): {status}",
@@ -566,6 +566,7 @@ def apply_misuse_measures(
     if suspension_in_force(brand, now=now) is not None:
         return None
     since = now - settings.NOTIFIER_LOOKBACK
+    period = _period(settings.NOTIFIER_LOOKBACK)
     last = (
         IntakeMeasure.objects.filter(brand=brand)
         .filter(Q(starts_at__gte=since) | Q(ends_at__gte=since))
@@ -582,7 +583,7 @@ def apply_misuse_measures(
             brand=brand,
             kind=IntakeMeasureKind.SUSPENSION,
             reason=(
-                f"{total} of your reports in the last six months were rejected as manifestly "
+                f"{total} of your reports in the last {period} were rejected as manifestly "
                 f"unfounded, {count} of them after the warning of "
                 f"{last.starts_at:%Y-%m-%d}."
             ),
@@ -600,7 +601,7 @@ def apply_misuse_measures(
             brand=brand,
             kind=IntakeMeasureKind.WARNING,
             reason=(
-                f"{count} of your reports in the last six months were rejected as manifestly "
+                f"{count} of your reports in the last {period} were rejected as manifestly "
                 f"unfounded. {settings.UNFOUNDED_SUSPENSION_AFTER} more will suspend your "
                 "report intake."
             ),
@@ -610,6 +611,15 @@ def apply_misuse_measures(
         )
     _queue_measure_notices(brand, measure)
     return measure
+
+
+def _period(value: timedelta) -> str:
+    """A look-back as the brand reads it: "183 days", "1 day", or hours under whole days."""
+    days, rest = divmod(int(value.total_seconds()), 86400)
+    if days and not rest:
+        return "1 day" if days == 1 else f"{days} days"
+    hours = round(value.total_seconds() / 3600)
+    return "1 hour" if hours == 1 else f"{hours} hours"
 
 
 def _measure_recipients(brand: Brand) -> list[str]:

@@ -131,6 +131,14 @@ class Report(models.Model):
     def __str__(self) -> str:
         return f"Report #{self.pk} ({self.brand})"
 
+    @property
+    def status_label(self) -> str:
+        """The status as the notifier reads it: a rejected report is called manifestly
+        unfounded only when it was found so (DSA Art. 23), otherwise just rejected."""
+        if self.status == ReportStatus.REJECTED:
+            return "Rejected as manifestly unfounded" if self.manifestly_unfounded else "Rejected"
+        return self.get_status_display()
+
 
 def evidence_upload_to(instance: "Evidence", filename: str) -> str:
     # The stored name is the content digest: the uploader's name never reaches the filesystem.

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef
 
+from . import rings
 from .models import Seller, SellerIdentifier
 
 
@@ -19,12 +20,17 @@ def linked_sellers(seller: Seller) -> list[LinkedSeller]:
     """Other sellers sharing any identifier (same kind and normalised value) with ``seller``.
 
     Closed sellers reopening under a new name share a phone, a payment account or an address
-    with the old account; that is how an analyst sees it. Most shared identifiers first; one
-    query whatever the number of identifiers.
+    with the old account; that is how an analyst sees it. A placeholder (an identifier held by
+    more than ``rings.HUB_LIMIT`` accounts: a forwarding address, a call centre) links nobody, as
+    in the rings. Most shared identifiers first; one query whatever the number of identifiers.
     """
+    # More than HUB_LIMIT holders: a row past the first HUB_LIMIT exists (the scan stops there).
+    placeholder = SellerIdentifier.objects.filter(
+        kind=OuterRef("kind"), value=OuterRef("value")
+    ).order_by()[rings.HUB_LIMIT :]
     mine = SellerIdentifier.objects.filter(
         seller_id=seller.pk, kind=OuterRef("kind"), value=OuterRef("value")
-    )
+    ).exclude(Exists(placeholder))
     matches = (
         SellerIdentifier.objects.filter(Exists(mine))
         .exclude(seller_id=seller.pk)

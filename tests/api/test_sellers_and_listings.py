@@ -47,6 +47,49 @@ def test_linked_sellers_are_those_sharing_an_identifier_most_shared_first():
     ]
 
 
+def test_a_placeholder_identifier_links_nobody_in_the_linked_accounts(monkeypatch):
+    # Given a placeholder limit of 3 holders, a seller whose phone is a call centre's (held by
+    # 4 accounts) and whose e-mail is shared with one other account
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 3)
+    seller, by_email, *call_centre = (SellerFactory() for _ in range(5))
+    share(IdentifierKind.PHONE, "+18001234567", seller, *call_centre)
+    share(IdentifierKind.EMAIL, "ops@fakes.example", seller, by_email)
+
+    # When the linked accounts are computed
+    linked = linked_sellers(seller)
+
+    # Then the placeholder links nobody, as in the rings: only the e-mail link is shown
+    assert [entry.seller for entry in linked] == [by_email]
+    assert linked[0].shared == [(IdentifierKind.EMAIL, "ops@fakes.example")]
+
+
+def test_an_identifier_at_the_placeholder_limit_still_links(monkeypatch):
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 3)
+    seller, *others = (SellerFactory() for _ in range(3))
+    share(IdentifierKind.PHONE, "+15550100", seller, *others)
+
+    assert [entry.seller for entry in linked_sellers(seller)] == others
+
+
+def test_the_seller_detail_costs_the_same_queries_with_or_without_a_placeholder(
+    client, analyst, monkeypatch
+):
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 3)
+    client.force_login(analyst)
+    seller, other = SellerFactory(), SellerFactory()
+    share(IdentifierKind.EMAIL, "ops@fakes.example", seller, other)
+    with CaptureQueriesContext(connection) as without:
+        response = client.get(f"/api/v1/sellers/{seller.pk}/")
+    assert [a["id"] for a in response.json()["linked_accounts"]] == [other.pk]
+
+    share(IdentifierKind.PHONE, "+18001234567", seller, *(SellerFactory() for _ in range(5)))
+    with CaptureQueriesContext(connection) as with_placeholder:
+        response = client.get(f"/api/v1/sellers/{seller.pk}/")
+
+    assert [a["id"] for a in response.json()["linked_accounts"]] == [other.pk]
+    assert len(with_placeholder) == len(without)
+
+
 def test_the_seller_detail_shows_contact_status_and_linked_accounts(client_for, analyst):
     seller = SellerFactory(status=SellerStatus.CLOSED, country="DE", region="BE")
     other = SellerFactory()

@@ -135,3 +135,30 @@ def test_granting_one_case_keeps_the_account_closed_by_another_case_of_the_selle
         "account is reinstated"
         in Notice.objects.get(case=second, kind=NoticeKind.APPEAL_OUTCOME).body
     )
+
+
+@pytest.mark.parametrize("outcome", ["granted", "denied"])
+def test_the_outcome_of_a_late_complaint_calls_it_a_complaint_throughout(
+    due_case, reviewer, outcome
+):
+    from appeals.services import decide_appeal
+
+    # Given a complaint filed after the appeal window closed (DSA Art. 20), the case referred
+    case = force_state(
+        due_case,
+        CaseState.ACCOUNT_CLOSED,
+        appeal_deadline=timezone.now() - timedelta(microseconds=1),
+    )
+    appeal = file_appeal(case.pk, statement="I only now saw the notice.")
+    assert appeal.late
+
+    # When it is decided
+    decide_appeal(appeal.pk, outcome=outcome, actor=reviewer, reason="reviewed")
+
+    # Then the seller's notice calls it a complaint, in the subject, the text and the HTML
+    notice = Notice.objects.get(case=case, kind=NoticeKind.APPEAL_OUTCOME)
+    assert notice.subject == f"Decision on your complaint (case #{case.pk})"
+    assert f"Your complaint was {outcome}" in notice.body
+    assert f"Your complaint was {outcome}" in notice.html_body
+    for text in (notice.subject, notice.body, notice.html_body):
+        assert "your appeal" not in text.lower()

@@ -125,5 +125,63 @@ def test_rejected_report_shows_its_reason_to_the_brand_owner(client, owner, bran
 
     page = client.get(reverse("portal:report_detail", args=[report.pk])).content.decode()
 
-    assert "Rejected as unfounded" in page
+    # (not marked manifestly unfounded: the page does not call it unfounded)
+    assert 'data-status="rejected">Rejected</span>' in page
+    assert "unfounded" not in page.lower()
     assert "The seller is an authorised reseller." in page
+
+
+def test_a_report_rejected_but_not_marked_unfounded_is_not_called_unfounded(brand, analyst):
+    from counterfeits.choices import NoticeKind
+    from counterfeits.models import Notice
+
+    # Given a report rejected for a reason that is no finding of bad faith
+    report = ReportFactory(brand=brand)
+    reject_report(report.pk, actor=analyst, reason="The seller is an authorised reseller.")
+
+    # Then the notifier's notice says it was rejected (not acted on), and nothing of unfounded
+    notice = Notice.objects.get(
+        report=report, kind=NoticeKind.REPORT_STATUS, dedupe_key__endswith=":rejected"
+    )
+    assert notice.subject == f"Report #{report.pk} ({brand.name}): rejected"
+    for text in (notice.subject, notice.body, notice.html_body):
+        assert "unfounded" not in text.lower()
+    assert "We did not act on your notice." in notice.body
+
+
+def test_a_report_rejected_as_manifestly_unfounded_says_so(brand, analyst):
+    from counterfeits.choices import NoticeKind
+    from counterfeits.models import Notice
+
+    report = ReportFactory(brand=brand)
+    reject_report(report.pk, actor=analyst, reason="Not your brand.", manifestly_unfounded=True)
+
+    notice = Notice.objects.get(
+        report=report, kind=NoticeKind.REPORT_STATUS, dedupe_key__endswith=":rejected"
+    )
+    assert notice.subject == f"Report #{report.pk} ({brand.name}): rejected as manifestly unfounded"
+    assert "REJECTED AS MANIFESTLY UNFOUNDED" in notice.body
+    assert "rejected as manifestly unfounded" in notice.html_body.lower()
+
+
+def test_the_warning_and_suspension_notices_name_the_look_back_that_was_counted(
+    brand, analyst, settings
+):
+    from counterfeits.models import Notice
+
+    # Given a look-back of 90 days, not the default
+    settings.NOTIFIER_LOOKBACK = timedelta(days=90)
+    settings.UNFOUNDED_WARNING_AFTER = 2
+    settings.UNFOUNDED_SUSPENSION_AFTER = 1
+
+    # When unfounded reports earn a warning, then a suspension
+    _reject_unfounded(brand, analyst, 2)
+    _reject_unfounded(brand, analyst, 1)
+
+    # Then both notices, text and HTML, say the period counted: 90 days, not six months
+    notices = Notice.objects.filter(dedupe_key__startswith="measure:")
+    assert {n.kind for n in notices} == {"intake_warning", "intake_suspension"}
+    for notice in notices:
+        for text in (notice.body, notice.html_body):
+            assert "in the last 90 days" in text
+            assert "six months" not in text
