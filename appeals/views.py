@@ -93,7 +93,7 @@ def seller_case(request: HttpRequest, token: str) -> HttpResponse:
         form = AppealForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                file_appeal(
+                appeal = file_appeal(
                     case.pk,
                     statement=form.cleaned_data["statement"],
                     evidence=form.cleaned_data["evidence"],
@@ -110,7 +110,8 @@ def seller_case(request: HttpRequest, token: str) -> HttpResponse:
                 form.add_error("statement", str(exc))
                 status = 400
             else:
-                messages.success(request, "Your appeal was filed. We will e-mail you the outcome.")
+                kind = "complaint" if appeal.late else "appeal"
+                messages.success(request, f"Your {kind} was filed. We will e-mail you the outcome.")
                 return _private(redirect("appeals:seller_case", token=token))
         else:
             status = 400

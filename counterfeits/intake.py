@@ -566,7 +566,7 @@ def apply_misuse_measures(
     if suspension_in_force(brand, now=now) is not None:
         return None
     since = now - settings.NOTIFIER_LOOKBACK
-    period = _period(settings.NOTIFIER_LOOKBACK)
+    period = lookback_label()
     last = (
         IntakeMeasure.objects.filter(brand=brand)
         .filter(Q(starts_at__gte=since) | Q(ends_at__gte=since))
@@ -611,6 +611,11 @@ def apply_misuse_measures(
         )
     _queue_measure_notices(brand, measure)
     return measure
+
+
+def lookback_label() -> str:
+    """``NOTIFIER_LOOKBACK`` as a brand reads it (the period notifier quality counts)."""
+    return _period(settings.NOTIFIER_LOOKBACK)
 
 
 def _period(value: timedelta) -> str:

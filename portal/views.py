@@ -26,6 +26,7 @@ from counterfeits.intake import (
     IntakeSuspended,
     ReportRefused,
     current_measure,
+    lookback_label,
     notifier_quality,
     reject_report,
     resolve_listings,
@@ -140,6 +141,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "statuses": [(s, label, counts.get(s, 0)) for s, label in ReportStatus.choices],
             "recent": recent,
+            "lookback": lookback_label(),
             "nav": "dashboard",
         },
     )
@@ -194,6 +196,7 @@ def brand_detail(request: HttpRequest, brand_id: int) -> HttpResponse:
         {
             "brand": brand,
             "quality": notifier_quality(brand),
+            "lookback": lookback_label(),
             "measure": current_measure(brand),
             "measures": IntakeMeasure.objects.filter(brand=brand)[:10],
             "nav": "brands",
@@ -369,7 +372,11 @@ def analyst_brands(request: HttpRequest) -> HttpResponse:
         .order_by("verified", "name")
     )
     page = Paginator(brands, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/analyst_brands.html", {"page": page, "nav": "analyst"})
+    return render(
+        request,
+        "portal/analyst_brands.html",
+        {"page": page, "nav": "analyst", "lookback": lookback_label()},
+    )
 
 
 @require_POST

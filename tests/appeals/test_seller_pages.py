@@ -162,10 +162,13 @@ def test_a_late_complaint_within_six_months_is_accepted(client, analyst):
     link = f"/appeal/{make_token(case)}/"
     assert "File a complaint" in client.get(link).content.decode()
 
-    response = client.post(link, {"statement": "I only now saw the notice."})
+    response = client.post(link, {"statement": "I only now saw the notice."}, follow=True)
 
-    assert response.status_code == 302
+    assert response.redirect_chain[0][1] == 302
     assert Appeal.objects.get(case=case).late
+    # and the seller is told it was filed as what it is
+    assert "Your complaint was filed" in response.content.decode()
+    assert "Your appeal was filed" not in response.content.decode()
 
 
 def test_after_six_months_no_complaint_is_possible(client, analyst, settings):

@@ -185,3 +185,17 @@ def test_the_warning_and_suspension_notices_name_the_look_back_that_was_counted(
         for text in (notice.body, notice.html_body):
             assert "in the last 90 days" in text
             assert "six months" not in text
+
+
+def test_the_portal_names_the_look_back_it_counts(client, owner, brand, analyst, settings):
+    # the acceptance figures count NOTIFIER_LOOKBACK, so their headings say that period
+    settings.NOTIFIER_LOOKBACK = timedelta(days=90)
+    client.force_login(owner)
+    for page in (reverse("portal:dashboard"), reverse("portal:brand_detail", args=[brand.pk])):
+        text = client.get(page).content.decode()
+        assert "last 90 days" in text, page
+        assert "six months" not in text, page
+        assert "6 months" not in text, page
+    client.force_login(analyst)
+    text = client.get(reverse("portal:analyst_brands")).content.decode()
+    assert "last 90 days" in text
