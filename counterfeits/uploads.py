@@ -148,9 +148,19 @@ def _too_big(label: str, limit: int) -> str:
     return f"{label}: the file is larger than the limit of {limit // (1024 * 1024) or 1} MB."
 
 
-def serve_upload(file_field, *, content_type: str, original_name: str) -> HttpResponse:
+def serve_upload(
+    file_field,
+    *,
+    content_type: str,
+    original_name: str,
+    cache_control: str = "private, no-store",
+) -> HttpResponse:
     """Serve a stored upload safely: images inline, everything else as an attachment, with
-    the sniffed type, ``nosniff`` and a sandboxing CSP so nothing in it can run."""
+    the sniffed type, ``nosniff`` and a sandboxing CSP so nothing in it can run.
+
+    ``cache_control``: not stored by default; a page that shows the images as thumbnails (the
+    analyst's case page) may let the browser keep them a while (``private, max-age=...``).
+    """
     try:
         handle = file_field.open("rb")
     except FileNotFoundError as exc:
@@ -164,7 +174,7 @@ def serve_upload(file_field, *, content_type: str, original_name: str) -> HttpRe
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
+    response["Cache-Control"] = cache_control
     return response
 
 

@@ -29,7 +29,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -52,7 +51,7 @@ from counterfeits.exceptions import PermissionRefused, TransitionRefused
 from counterfeits.models import Brand, Case, CaseEvent, Evidence
 from counterfeits.roles import is_analyst, is_brand_owner
 from counterfeits.services import allowed_transitions, assign_case, confirm_case, dismiss_case
-from counterfeits.uploads import serve_upload
+from counterfeits.uploads import IMAGE_TYPES, serve_upload
 from listings.models import Listing, Sale
 from referrals.choices import ReferralStatus
 from referrals.models import AccessLogEntry, Authority, DeliveryAttempt, Referral
@@ -72,9 +71,6 @@ RETRACTION_FAILED = "retraction_failed"
 
 # The ring review panel is shown from confirmation on, while the finding stands.
 RING_REVIEW_STATES = frozenset(CONFIRMED_STATES)
-
-# Evidence served inline only for these types; anything else is a download.
-INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
 # --- login with lockout ----------------------------------------------------------------------
@@ -539,7 +535,7 @@ def case_context(case: Case, user: object) -> dict:
         "actions": buttons,
         "system_steps": system_steps,
         "barred_from_decision": barred,
-        "inline_types": INLINE_IMAGE_TYPES,
+        "inline_types": IMAGE_TYPES,
     }
 
 
@@ -624,33 +620,21 @@ def case_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 @require_GET
 @analyst_required
 def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """Serve an evidence file: images inline with their type, everything else as a download.
-
-    ``nosniff`` and a sandboxing CSP keep a file that lies about its type from running as a page.
+    """Serve an evidence file by ``serve_upload``, as every other upload is served: images
+    inline with their type, everything else an attachment, ``nosniff`` and a sandboxing CSP.
+    The case page shows images as thumbnails, so the browser may keep them an hour.
     """
     evidence = get_object_or_404(
-        Evidence.objects.only("id", "file", "content_type", "sha256"), pk=pk
+        Evidence.objects.only("id", "file", "content_type", "original_name", "sha256"), pk=pk
     )
     if not evidence.file:
         raise Http404("This evidence has no file.")
-    try:
-        handle = evidence.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("The evidence file is missing from storage.") from exc
-    inline = evidence.content_type in INLINE_IMAGE_TYPES
-    if inline:
-        response = FileResponse(handle, content_type=evidence.content_type)
-    else:
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"evidence-{evidence.pk}-{evidence.sha256[:12]}",
-            content_type="application/octet-stream",
-        )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return serve_upload(
+        evidence.file,
+        content_type=evidence.content_type,
+        original_name=evidence.original_name or f"evidence-{evidence.pk}-{evidence.sha256[:12]}",
+        cache_control="private, max-age=3600",
+    )
 
 
 # --- sellers ---------------------------------------------------------------------------------
@@ -798,7 +782,7 @@ def appeal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": events,
             "evidence": evidence,
             "reports": reports,
-            "inline_types": INLINE_IMAGE_TYPES,
+            "inline_types": IMAGE_TYPES,
         },
         status=status,
     )

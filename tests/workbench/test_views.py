@@ -688,16 +688,43 @@ def test_image_evidence_is_served_inline_with_its_type(analyst_client):
     assert b"".join(response.streaming_content) == png
 
 
-@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/pdf", ""])
-def test_other_evidence_is_a_download_never_rendered(analyst_client, content_type):
+@pytest.mark.parametrize(
+    ("content_type", "served_as"),
+    [
+        ("text/html", "application/octet-stream"),
+        ("image/svg+xml", "application/octet-stream"),
+        ("", "application/octet-stream"),
+        ("application/pdf", "application/pdf"),
+    ],
+)
+def test_other_evidence_is_a_download_never_rendered(analyst_client, content_type, served_as):
+    # (served as every upload is, by serve_upload: a type we never accept goes out as bytes; a
+    # PDF keeps its type but is an attachment, sandboxed, never shown in the page)
     evidence = evidence_with_file(content_type, b"<html><script>alert(1)</script></html>")
 
     response = analyst_client.get(reverse("workbench:evidence-file", args=[evidence.pk]))
 
     assert response.status_code == 200
-    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Type"] == served_as
     assert response["Content-Disposition"].startswith("attachment")
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_evidence_is_downloaded_under_its_name_and_images_may_be_kept_for_thumbnails(
+    analyst_client,
+):
+    named = evidence_with_file("application/pdf", b"%PDF-1.4 invoice")
+    Evidence.objects.filter(pk=named.pk).update(original_name="test buy receipt.pdf")
+    unnamed = evidence_with_file("application/pdf", b"%PDF-1.4 other")
+    Evidence.objects.filter(pk=unnamed.pk).update(original_name="")
+
+    first = analyst_client.get(reverse("workbench:evidence-file", args=[named.pk]))
+    second = analyst_client.get(reverse("workbench:evidence-file", args=[unnamed.pk]))
+
+    assert 'filename="test buy receipt.pdf"' in first["Content-Disposition"]
+    assert f"evidence-{unnamed.pk}-{unnamed.sha256[:12]}" in second["Content-Disposition"]
+    assert first["Cache-Control"] == "private, max-age=3600"
 
 
 def test_evidence_without_a_file_is_404(analyst_client):
