@@ -19,9 +19,11 @@ from django.views.decorators.http import require_http_methods
 from counterfeits.choices import CaseState
 from counterfeits.exceptions import TransitionRefused
 from counterfeits.models import Case
+from counterfeits.services import case_keeping_account_closed
 from counterfeits.uploads import serve_upload
 from listings.models import Listing
 
+from .choices import AppealOutcome
 from .forms import AppealForm
 from .links import LinkRefused, read_token
 from .models import Appeal, AppealEvidence
@@ -69,7 +71,10 @@ def _context(case: Case, form: AppealForm | None) -> dict:
         .order_by("id")
     )
     can_appeal = appeal is None and case.state in APPEALABLE and now <= complaint_until
+    granted = appeal is not None and appeal.outcome == AppealOutcome.GRANTED
     return {
+        # A grant reopens the account unless another case of the seller keeps it closed.
+        "still_closed_by": case_keeping_account_closed(case) if granted else None,
         "case": case,
         "seller": case.seller,
         "listings": listings,

@@ -450,6 +450,16 @@ HOLDS_ACCOUNT_CLOSED = (
 )
 
 
+def case_keeping_account_closed(case: Case) -> Case | None:
+    """Another case of the seller that keeps the account closed (the oldest), or None."""
+    return (
+        Case.objects.filter(seller_id=case.seller_id, state__in=HOLDS_ACCOUNT_CLOSED)
+        .exclude(pk=case.pk)
+        .order_by("account_closed_at", "id")
+        .first()
+    )
+
+
 def reinstate_seller(case: Case, *, reason: str) -> Case | None:
     """Reopen the seller's account and restore the listings this case took down.
 
@@ -460,12 +470,7 @@ def reinstate_seller(case: Case, *, reason: str) -> Case | None:
     """
     seller = Seller.objects.select_for_update().get(pk=case.seller_id)
     delisted = Listing.objects.filter(delisted_by_case=case, status=ListingStatus.DELISTED)
-    holder = (
-        Case.objects.filter(seller_id=seller.pk, state__in=HOLDS_ACCOUNT_CLOSED)
-        .exclude(pk=case.pk)
-        .order_by("account_closed_at", "id")
-        .first()
-    )
+    holder = case_keeping_account_closed(case)
     if holder is not None:
         delisted.update(delisted_by_case=holder)
         return holder

@@ -93,7 +93,7 @@ def test_a_complaint_filed_after_the_deadline_before_the_sweep_does_not_hold_bac
 
 
 def test_granting_one_case_keeps_the_account_closed_by_another_case_of_the_seller(
-    analyst, reviewer
+    analyst, reviewer, client
 ):
     from appeals.services import decide_appeal
     from counterfeits.services import close_account
@@ -121,6 +121,13 @@ def test_granting_one_case_keeps_the_account_closed_by_another_case_of_the_selle
     assert Seller.objects.get(pk=seller.pk).status == SellerStatus.CLOSED
     second_listing = second.listings.get()
     assert Listing.objects.get(pk=second_listing.pk).status == ListingStatus.DELISTED
+    # and the first case's page tells the seller so, not that the account was reinstated
+    from appeals.links import make_token
+
+    page = client.get(f"/appeal/{make_token(first)}/").content.decode()
+    assert f"stays closed under case #{second.pk}" in page
+    assert "account was reinstated" not in page
+    assert "account reinstated" not in page
 
     # and once the second case is decided for the seller too, everything is restored
     appeal = file_appeal(second.pk, statement="These too.")
