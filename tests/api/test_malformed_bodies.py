@@ -57,6 +57,25 @@ def test_json_nested_too_deep_is_a_400_on_a_transition_and_on_a_report(
     assert Report.objects.count() == reports
 
 
+@pytest.mark.parametrize("depth", [600, 900])
+def test_a_value_nested_deep_enough_to_parse_but_not_to_use_is_a_400(
+    client_for, brand_owner_user, depth
+):
+    # Given a body Python's parser still reads (under its ~1,000 levels), whose "brand" is a
+    # list nested hundreds deep: the database lookup recursed through it and failed (a 500)
+    BrandMembershipFactory(user=brand_owner_user)
+    body = '{"brand": ' + "[" * depth + "1" + "]" * depth + ', "reason": "counterfeit"}'
+
+    response = client_for(brand_owner_user).post(
+        "/api/v1/reports/", body, content_type="application/json"
+    )
+
+    # Then it is refused as malformed, and nothing was filed
+    assert response.status_code == 400, response.content
+    assert "nested" in response.json()["detail"]
+    assert not Report.objects.exists()
+
+
 def test_a_choice_that_is_a_lone_surrogate_is_a_400_naming_the_field(
     client_for, reviewer, brand_owner_user
 ):
