@@ -144,6 +144,10 @@ class ReportAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
+        # Erasing a notice would also take its evidence and its listings' protection with it.
+        return False
+
 
 @admin.register(Evidence)
 class EvidenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):

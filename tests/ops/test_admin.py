@@ -24,7 +24,13 @@ from counterfeits.models import (
     Trademark,
 )
 from sellers.models import SellerIdentifier
-from tests.factories import BrandFactory, ListingFactory, SellerFactory, UserFactory
+from tests.factories import (
+    BrandFactory,
+    ListingFactory,
+    ReportFactory,
+    SellerFactory,
+    UserFactory,
+)
 from tests.ops.conftest import case_through_services
 
 User = get_user_model()
@@ -217,3 +223,25 @@ def test_a_filed_report_cannot_be_rewritten_in_the_admin(admin_client, one_of_ea
     assert response.status_code in (302, 403)
     assert Report.objects.values().get(pk=report.pk) == before
     assert set(report.listings.values_list("pk", flat=True)) == listings_before
+
+
+def test_a_filed_report_cannot_be_deleted_in_the_admin(admin_client):
+    # given a notice with nothing attached (no evidence, no case), naming a listing
+    report = ReportFactory()
+    listing = ListingFactory(seller=report.seller)
+    report.listings.add(listing)
+
+    # when an operator deletes it, one by one or in bulk
+    single = admin_client.post(
+        reverse("admin:counterfeits_report_delete", args=[report.pk]), {"post": "yes"}
+    )
+    bulk = admin_client.post(
+        reverse("admin:counterfeits_report_changelist"),
+        {"action": "delete_selected", "_selected_action": [report.pk], "post": "yes"},
+    )
+
+    # then the notice (a DSA Art. 16 record) and its link to the listing stay
+    assert single.status_code == 403
+    assert bulk.status_code in (200, 302, 403)
+    assert Report.objects.filter(pk=report.pk).exists()
+    assert report.listings.filter(pk=listing.pk).exists()
