@@ -369,3 +369,38 @@ def test_a_placeholder_shared_with_a_closed_counterfeiter_raises_no_alert(db, mo
     # then only the accounts that joined while it still linked were alerted
     alerted = set(RingAlert.objects.values_list("seller_id", flat=True))
     assert alerted == {others[0].pk, others[1].pk}
+
+
+def test_a_placeholder_back_under_the_limit_alerts_a_holder_now_linked_to_a_closed_seller(
+    db, monkeypatch
+):
+    # given a closed counterfeiter, then X, then S giving the same phone, with a limit of two
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 2)
+    closed, _ = closed_counterfeiter(phone="0800 123 4567")
+    x = seller(phone="0800 123 4567")
+    s = seller(phone="0800 123 4567")
+    assert not RingAlert.objects.filter(seller=s).exists()  # a placeholder then: no evidence
+
+    # when X corrects its number, the phone links the two left again
+    x.phone = "030 1234567"
+    save_seller(x)
+
+    # then S is grouped with the closed seller and alerted, as the catalog import would
+    assert groups(closed, s) == [closed.pk, closed.pk]
+    assert RingAlert.objects.filter(seller=s, closed_seller=closed).exists()
+
+
+def test_a_payment_account_back_under_the_limit_alerts_a_holder_linked_to_a_closed_seller(
+    db, monkeypatch
+):
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 2)
+    closed, _ = closed_counterfeiter()
+    x, s = seller(), seller()
+    for account_holder in (closed, x, s):
+        set_payment_account(account_holder, "DE89370400440532013000")
+    assert not RingAlert.objects.filter(seller=s).exists()
+
+    set_payment_account(x, "")
+
+    assert groups(closed, s) == [closed.pk, closed.pk]
+    assert RingAlert.objects.filter(seller=s, closed_seller=closed).exists()
