@@ -173,10 +173,10 @@ def normalize_tax_id(raw: str, country: str = "") -> str:
         return ""
     country = (country or "").upper()
     prefix = value[:2] if len(value) > 2 and value[:2].isalpha() else ""
-    if prefix == "GR" and value[2:].isdigit():  # Greece's ISO code, written for its VAT's EL
-        value, prefix = "EL" + value[2:], "EL"
     while prefix and value[2:4] == prefix:  # a prefix typed twice
         value = value[2:]
+    if prefix == "GR" and value[2:].isdigit():  # Greece's ISO code, written for its VAT's EL
+        value, prefix = "EL" + value[2:], "EL"
     if prefix in EU_VAT_PREFIX.values():
         return value
     if country in EU_VAT_PREFIX and not prefix:
