@@ -173,10 +173,10 @@ def normalize_tax_id(raw: str, country: str = "") -> str:
         return ""
     country = (country or "").upper()
     prefix = value[:2] if len(value) > 2 and value[:2].isalpha() else ""
-    if prefix == "GR" and value[2:].isdigit():  # Greece's ISO code, written for its VAT's EL
-        value, prefix = "EL" + value[2:], "EL"
     while prefix and value[2:4] == prefix:  # a prefix typed twice
         value = value[2:]
+    if prefix == "GR" and value[2:].isdigit():  # Greece's ISO code, written for its VAT's EL
+        value, prefix = "EL" + value[2:], "EL"
     if prefix in EU_VAT_PREFIX.values():
         return value
     if country in EU_VAT_PREFIX and not prefix:
@@ -385,10 +385,13 @@ def refresh_identifiers(seller_ids: Iterable[int], *, alert: bool = True) -> Non
     if not ids:
         return
     changed = _sync_identifiers(ids)
-    # An identifier that crossed the placeholder limit changes its other holders' groups too.
-    regroup({*ids, *holders_of_flipped(changed)})
+    # An identifier that crossed the placeholder limit changes its other holders' groups too,
+    # and one that links again may link them to a closed seller: they are alerted like the
+    # sellers that changed (as the import's worker does for the holders it is owed).
+    touched = {*ids, *holders_of_flipped(changed)}
+    regroup(touched)
     if alert:
-        flag_repeat_offenders(ids)
+        flag_repeat_offenders(touched)
 
 
 REFRESH_TASK = "sellers.tasks.refresh_identifiers_task"
@@ -414,7 +417,7 @@ def set_payment_accounts(accounts: dict[int, str], *, refresh: bool = True) -> N
     value is stored nowhere: only HMAC-SHA256 under ``IDENTITY_HASH_KEY``. The catalog import
     passes its ``payment_account`` column here (``refresh=False``, then ``enqueue_refresh``).
     """
-    from .rings import holders_of_flipped, regroup
+    from .rings import flag_repeat_offenders, holders_of_flipped, regroup
 
     digests = {int(pk): hash_payment_account(raw) for pk, raw in accounts.items()}
     changed: dict[tuple[str, str], int] = defaultdict(int)
@@ -444,6 +447,7 @@ def set_payment_accounts(accounts: dict[int, str], *, refresh: bool = True) -> N
     if refresh:
         refresh_identifiers(digests)
         regroup(others)
+        flag_repeat_offenders(others)
     elif others:
         enqueue_refresh(others)
 

@@ -162,6 +162,7 @@ def test_greek_vat_id_written_with_gr_matches_its_el_form(country):
     # Greece's VAT prefix is EL, but sellers (and invoices) often write GR: one id either way.
     assert normalize_tax_id("GR 123 456 789", country) == "EL123456789"
     assert normalize_tax_id("EL123456789", country) == "EL123456789"
+    assert normalize_tax_id("GRGR123456789", country) == "EL123456789"  # typed twice
 
 
 @pytest.mark.parametrize(

@@ -369,3 +369,119 @@ def test_a_placeholder_shared_with_a_closed_counterfeiter_raises_no_alert(db, mo
     # then only the accounts that joined while it still linked were alerted
     alerted = set(RingAlert.objects.values_list("seller_id", flat=True))
     assert alerted == {others[0].pk, others[1].pk}
+
+
+def test_a_placeholder_back_under_the_limit_alerts_a_holder_now_linked_to_a_closed_seller(
+    db, monkeypatch
+):
+    # given a closed counterfeiter, then X, then S giving the same phone, with a limit of two
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 2)
+    closed, _ = closed_counterfeiter(phone="0800 123 4567")
+    x = seller(phone="0800 123 4567")
+    s = seller(phone="0800 123 4567")
+    assert not RingAlert.objects.filter(seller=s).exists()  # a placeholder then: no evidence
+
+    # when X corrects its number, the phone links the two left again
+    x.phone = "030 1234567"
+    save_seller(x)
+
+    # then S is grouped with the closed seller and alerted, as the catalog import would
+    assert groups(closed, s) == [closed.pk, closed.pk]
+    assert RingAlert.objects.filter(seller=s, closed_seller=closed).exists()
+
+
+def test_a_payment_account_back_under_the_limit_alerts_a_holder_linked_to_a_closed_seller(
+    db, monkeypatch
+):
+    monkeypatch.setattr("sellers.rings.HUB_LIMIT", 2)
+    closed, _ = closed_counterfeiter()
+    x, s = seller(), seller()
+    for account_holder in (closed, x, s):
+        set_payment_account(account_holder, "DE89370400440532013000")
+    assert not RingAlert.objects.filter(seller=s).exists()
+
+    set_payment_account(x, "")
+
+    assert groups(closed, s) == [closed.pk, closed.pk]
+    assert RingAlert.objects.filter(seller=s, closed_seller=closed).exists()
+
+
+def _greek_migration():
+    import importlib
+
+    return importlib.import_module("sellers.migrations.0003_greek_tax_ids_as_el")
+
+
+def _stored_before_the_el_release(made: Seller, old_value: str) -> None:
+    """Put back the tax-id identifier the release before stored for this seller."""
+    SellerIdentifier.objects.filter(seller=made, kind=IdentifierKind.TAX_ID).update(value=old_value)
+    Seller.objects.filter(pk=made.pk).update(link_group=None)
+
+
+def test_greek_tax_id_migration_rewrites_the_old_gr_forms_only(db):
+    from django.apps import apps
+
+    greek = seller(tax_id="GR123456789", country="GR")
+    german = seller(tax_id="GR 223 456 789", country="DE")
+    bare = seller(tax_id="GR323456789", country="")
+    other = seller(tax_id="GR12AB", country="GR")  # not a Greek VAT id: unchanged
+    _stored_before_the_el_release(greek, "GR:GR123456789")
+    _stored_before_the_el_release(german, "DE:GR223456789")
+    _stored_before_the_el_release(bare, "GR323456789")
+
+    assert _greek_migration().rewrite_greek_tax_ids(apps, None) == 3
+
+    stored = dict(
+        SellerIdentifier.objects.filter(kind=IdentifierKind.TAX_ID).values_list(
+            "seller_id", "value"
+        )
+    )
+    assert stored == {
+        greek.pk: "EL123456789",
+        german.pk: "EL223456789",
+        bare.pk: "EL323456789",
+        other.pk: "GR:GR12AB",
+    }
+    # exactly what the current normalisation says, so a later refresh changes nothing
+    refresh_identifiers([greek.pk, german.pk, bare.pk, other.pk])
+    assert (
+        dict(
+            SellerIdentifier.objects.filter(kind=IdentifierKind.TAX_ID).values_list(
+                "seller_id", "value"
+            )
+        )
+        == stored
+    )
+
+
+def test_after_the_greek_tax_id_migration_old_and_new_greek_accounts_are_linked(db):
+    from django.apps import apps
+
+    # given a seller closed for counterfeits stored under the old GR:GR form, and an account
+    # whose bare Greek number was already stored as EL
+    closed, _ = closed_counterfeiter(tax_id="GR 123 456 789", country="GR")
+    _stored_before_the_el_release(closed, "GR:GR123456789")
+    existing = seller(tax_id="123456789", country="GR")
+    assert groups(closed, existing) == [None, None]
+
+    # when the migration runs and the worker does the refresh it owes
+    _greek_migration().rewrite_greek_tax_ids(apps, None)
+    assert run_outbox() == 1
+
+    # then the existing account is grouped with the closed seller and alerted
+    assert groups(closed, existing) == [closed.pk, closed.pk]
+    assert RingAlert.objects.filter(seller=existing, closed_seller=closed).exists()
+
+    # and a new account giving the same id with GR joins them
+    new = seller(tax_id="GR123456789", country="GR")
+    assert groups(closed, existing, new) == [closed.pk, closed.pk, closed.pk]
+    assert RingAlert.objects.filter(seller=new, closed_seller=closed).exists()
+
+
+def test_greek_tax_id_migration_with_nothing_to_rewrite_owes_nothing(db):
+    from django.apps import apps
+
+    seller(tax_id="EL123456789", country="GR")
+
+    assert _greek_migration().rewrite_greek_tax_ids(apps, None) == 0
+    assert run_outbox() == 0
