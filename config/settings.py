@@ -261,6 +261,14 @@ AUTHORITY_THROTTLE_RATE = env_str("AUTHORITY_THROTTLE_RATE", "600/min")
 # How long an Idempotency-Key's first answer is replayed; older records are purged (beat).
 IDEMPOTENCY_TTL = env_duration("IDEMPOTENCY_TTL", "P1D")
 
+# Reverse proxies in front of the app that append to X-Forwarded-For (a TLS terminator, a load
+# balancer): the client is the N-th entry from the right. 0: clients reach gunicorn directly and
+# the header, theirs to forge, is ignored. Login lockout, reset budgets, the access log and DRF's
+# throttles all count by it (config/clients.py).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be 0 or more, not {TRUSTED_PROXIES}")
+
 # --- Cache (throttling counters): shared Redis in production, per-process memory otherwise ----
 _CACHE_URL = env_str("CACHE_URL", "") or env_str("REDIS_URL", "")
 if _CACHE_URL:
@@ -342,6 +350,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Unset, DRF would key throttles on the whole (forgeable) X-Forwarded-For header.
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(

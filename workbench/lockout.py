@@ -16,6 +16,8 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from config import clients
+
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
 RESET_MAX_PER_EMAIL = 3
@@ -24,8 +26,8 @@ RESET_WINDOW_SECONDS = 60 * 60
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The counters' key for the client: its address behind ``TRUSTED_PROXIES`` proxies."""
+    return clients.client_ip(request) or "unknown"
 
 
 def _key(username: str, ip: str) -> str:

@@ -5,7 +5,6 @@ services change state and write the access log. Another authority's referral is 
 caller must not learn that it exists.
 """
 
-import ipaddress
 from datetime import tzinfo
 from typing import Any
 
@@ -28,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from config.api import iso_datetime
+from config.clients import client_ip
 from config.pagination import IdCursorPagination
 from counterfeits.roles import is_analyst
 
@@ -100,15 +100,6 @@ class CanReadReferrals(permissions.BasePermission):
             request.method in permissions.SAFE_METHODS
             or getattr(view, "action", None) != "acknowledge"
         )
-
-
-def client_ip(request: Request) -> str | None:
-    """The peer address as the WSGI server saw it; anything unparseable is not stored."""
-    raw = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
 
 
 FILTER_NAMES = frozenset(ReferralFilterSet.base_filters)

@@ -302,6 +302,34 @@ def test_every_packet_read_is_written_to_the_access_log(
     assert timezone.now() - entry.at < timedelta(minutes=1)
 
 
+@pytest.mark.parametrize(
+    ("trusted", "forwarded_for", "logged"),
+    [
+        (0, "198.51.100.7", "10.0.0.2"),
+        (1, "198.51.100.7, 203.0.113.9", "203.0.113.9"),
+        (1, "junk", "10.0.0.2"),
+    ],
+)
+def test_the_access_log_records_the_client_behind_the_trusted_proxies(
+    bearer, us_token, make_referral, settings, trusted, forwarded_for, logged
+):
+    # Given TRUSTED_PROXIES proxies in front of the app (10.0.0.2 the nearest)
+    settings.TRUSTED_PROXIES = trusted
+    referral = make_referral("US")
+    _, raw = us_token
+
+    # When an authority reads a packet through them
+    response = bearer(raw).get(
+        f"/api/v1/referrals/{referral.pk}/",
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+    # Then the log has the address the proxies vouch for, never one the client made up
+    assert response.status_code == 200
+    assert AccessLogEntry.objects.get(referral=referral).ip == logged
+
+
 def test_token_records_when_it_was_last_used(bearer, us_token, make_referral):
     # Given a token never used
     token, raw = us_token

@@ -5,12 +5,18 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
 from appeals.models import Appeal
+from config.clients import client_ip
 from counterfeits.models import Case, Evidence, Report
 from sellers.models import Seller
 from tests.factories import PASSWORD, BrandFactory, SellerFactory, UserFactory
 from tests.security.conftest import PNG, client_for
+
+# The reverse proxy in front of the app, as gunicorn sees it.
+PROXY = "10.0.0.2"
 
 
 @pytest.mark.parametrize(
@@ -135,6 +141,33 @@ def test_the_admin_login_locks_after_repeated_failures_like_the_others(db, admin
     assert "_auth_user_id" not in client.session
 
 
+def test_behind_one_proxy_a_guesser_cannot_lock_the_operator_out_of_the_admin(
+    db, admin_user, settings
+):
+    # Given the app behind one proxy, and someone guessing the operator's password through it
+    settings.TRUSTED_PROXIES = 1
+    for _ in range(5):
+        Client().post(
+            "/admin/login/",
+            {"username": admin_user.username, "password": "wrong-guess"},
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR="198.51.100.66",
+        )
+
+    # When the operator signs in from their own address, through the same proxy
+    operator = Client()
+    response = operator.post(
+        "/admin/login/",
+        {"username": admin_user.username, "password": PASSWORD},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+
+    # Then they are let in: the guesser's lock holds only the guesser's address
+    assert response.status_code == 302
+    assert "_auth_user_id" in operator.session
+
+
 @pytest.mark.parametrize("target", ["seller_appeal", "report_api"])
 def test_a_multipart_body_larger_than_every_file_together_is_refused_unread(
     world, settings, target
@@ -162,8 +195,9 @@ def test_a_multipart_body_larger_than_every_file_together_is_refused_unread(
     assert (Report.objects.count(), Appeal.objects.count()) == (reports, appeals)
 
 
-def ask_reset(email: str, ip: str):
-    return Client().post("/accounts/password_reset/", {"email": email}, REMOTE_ADDR=ip)
+def ask_reset(email: str, ip: str, forwarded_for: str | None = None):
+    extra = {} if forwarded_for is None else {"HTTP_X_FORWARDED_FOR": forwarded_for}
+    return Client().post("/accounts/password_reset/", {"email": email}, REMOTE_ADDR=ip, **extra)
 
 
 def test_password_reset_mails_one_address_at_most_three_times_an_hour(db, mailoutbox):
@@ -212,3 +246,85 @@ def test_a_throttled_password_reset_answers_exactly_as_an_unknown_address(db, ma
         unknown["Location"],
     )
     assert mailoutbox == []
+
+
+def test_without_a_trusted_proxy_a_forged_x_forwarded_for_buys_no_more_resets(
+    db, mailoutbox, settings
+):
+    # Given clients talking to the app directly, and one client naming a new address in
+    # X-Forwarded-For on every request
+    settings.TRUSTED_PROXIES = 0
+    users = UserFactory.create_batch(12)
+    for n, user in enumerate(users):
+        ask_reset(user.email, "203.0.113.7", forwarded_for=f"198.51.100.{n}")
+
+    # Then the header is ignored: ten e-mails, the client's budget
+    assert len(mailoutbox) == 10
+
+
+def test_behind_one_proxy_each_client_has_its_own_reset_budget(db, mailoutbox, settings):
+    # Given the app behind one proxy (every request comes from its address), and one client
+    # spending its hourly budget
+    settings.TRUSTED_PROXIES = 1
+    users = UserFactory.create_batch(12)
+    for user in users[:11]:
+        ask_reset(user.email, PROXY, forwarded_for="198.51.100.1")
+    assert len(mailoutbox) == 10
+
+    # When another client behind the same proxy asks
+    ask_reset(users[11].email, PROXY, forwarded_for="198.51.100.2")
+
+    # Then its e-mail goes out
+    assert len(mailoutbox) == 11
+    assert mailoutbox[-1].to == [users[11].email]
+
+
+def test_behind_one_proxy_a_forged_left_entry_buys_no_more_resets(db, mailoutbox, settings):
+    # Given one client behind the proxy that puts a new made-up address in front of the one the
+    # proxy appends for it, on every request
+    settings.TRUSTED_PROXIES = 1
+    users = UserFactory.create_batch(12)
+    for n, user in enumerate(users):
+        ask_reset(user.email, PROXY, forwarded_for=f"192.0.2.{n}, 198.51.100.1")
+
+    # Then the proxy's entry (the right-most) is the client: ten e-mails, no more
+    assert len(mailoutbox) == 10
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded_for", "expected"),
+    [
+        (0, None, "203.0.113.1"),
+        (0, "198.51.100.1", "203.0.113.1"),
+        (1, None, "203.0.113.1"),
+        (1, "", "203.0.113.1"),
+        (1, "198.51.100.1", "198.51.100.1"),
+        (1, " 192.0.2.9 ,  198.51.100.1 ", "198.51.100.1"),
+        (1, "192.0.2.9, 2001:db8::1", "2001:db8::1"),
+        (2, "192.0.2.9, 198.51.100.1, 10.0.0.1", "198.51.100.1"),
+        # Fewer entries than proxies: the left-most, added by the outermost proxy there was.
+        (2, "198.51.100.1", "198.51.100.1"),
+        (3, "198.51.100.1, 10.0.0.1", "198.51.100.1"),
+        # Junk is no address: the peer's address is used instead.
+        (1, "not-an-ip", "203.0.113.1"),
+        (1, "198.51.100.1, junk", "203.0.113.1"),
+        (1, "198.51.100.1,", "203.0.113.1"),
+        (2, "unknown", "203.0.113.1"),
+    ],
+)
+def test_the_client_address_is_the_nth_from_the_right_of_x_forwarded_for(
+    rf, settings, trusted, forwarded_for, expected
+):
+    settings.TRUSTED_PROXIES = trusted
+    extra = {} if forwarded_for is None else {"HTTP_X_FORWARDED_FOR": forwarded_for}
+    request = rf.get("/", REMOTE_ADDR="203.0.113.1", **extra)
+
+    assert client_ip(request) == expected
+
+
+def test_api_throttles_count_proxies_as_the_rest_of_the_app_does(rf, settings):
+    # DRF's own rule (NUM_PROXIES unset) takes the whole, forgeable, X-Forwarded-For header
+    request = rf.get("/", REMOTE_ADDR="203.0.113.1", HTTP_X_FORWARDED_FOR="198.51.100.1")
+
+    assert api_settings.NUM_PROXIES == settings.TRUSTED_PROXIES
+    assert BaseThrottle().get_ident(request) == client_ip(request)

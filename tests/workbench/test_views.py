@@ -970,6 +970,58 @@ def test_five_failed_logins_lock_the_account_from_that_address(client, analyst, 
     assert login(Client(), "analyst", PASSWORD, ip="203.0.113.9").status_code == 302
 
 
+def test_without_a_trusted_proxy_a_forged_x_forwarded_for_does_not_dodge_the_lockout(
+    client, analyst, fresh_cache, settings
+):
+    # Given clients talking to the app directly, and a guesser naming a new address each time
+    settings.TRUSTED_PROXIES = 0
+    for n in range(5):
+        client.post(
+            reverse("login"),
+            {"username": "analyst", "password": "wrong"},
+            REMOTE_ADDR="198.51.100.1",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        )
+
+    # Then the header is ignored: the guesser's own address is locked
+    assert login(client, "analyst", PASSWORD).status_code == 429
+
+
+def login_via_proxy(client: Client, username: str, password: str, forwarded_for: str):
+    return client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_behind_one_proxy_a_guesser_locks_only_its_own_address(
+    client, analyst, fresh_cache, settings
+):
+    # Given the app behind one proxy, and a guesser failing five times through it
+    settings.TRUSTED_PROXIES = 1
+    for _ in range(5):
+        login_via_proxy(client, "analyst", "wrong", "198.51.100.66")
+
+    # Then the guesser is locked out, and the analyst, from another address, is not
+    assert login_via_proxy(client, "analyst", PASSWORD, "198.51.100.66").status_code == 429
+    assert login_via_proxy(Client(), "analyst", PASSWORD, "203.0.113.5").status_code == 302
+
+
+def test_behind_one_proxy_a_forged_left_entry_does_not_dodge_the_lockout(
+    client, analyst, fresh_cache, settings
+):
+    # Given a guesser behind the proxy putting a new made-up address before its real one
+    settings.TRUSTED_PROXIES = 1
+    for n in range(5):
+        login_via_proxy(client, "analyst", "wrong", f"192.0.2.{n}, 198.51.100.66")
+
+    # Then its real address (the one the proxy appended) is locked
+    locked = login_via_proxy(client, "analyst", PASSWORD, "203.0.113.5, 198.51.100.66")
+    assert locked.status_code == 429
+
+
 def test_a_brand_owner_signing_in_here_goes_to_the_brand_portal(
     client, brand_owner_user, fresh_cache
 ):
