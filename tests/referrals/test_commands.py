@@ -196,29 +196,33 @@ def test_a_revoked_token_cannot_be_brought_back_in_the_admin(admin_client, autho
     assert bearer(raw).get("/api/v1/referrals/").status_code == 401
 
 
+def client_page_with(token: ApiToken, **token_fields: str) -> dict:
+    """The POST of a token's API-client admin page, its one token inline with ``token_fields``."""
+    client, prefix = token.client, "tokens"
+    return {
+        "name": client.name, "authority": client.authority_id, "user": "",
+        "created_at_0": f"{client.created_at:%Y-%m-%d}",
+        "created_at_1": f"{client.created_at:%H:%M:%S}",
+        f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "1",
+        f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
+        f"{prefix}-0-id": token.pk, f"{prefix}-0-client": token.client_id,
+        f"{prefix}-0-name": token.name,
+        **{f"{prefix}-0-{name}": value for name, value in token_fields.items()},
+    }  # fmt: skip
+
+
 def test_the_client_page_cannot_clear_a_revocation(admin_client, authorities, bearer):
     # Given a revoked token, listed on its client's admin page
     raw, _ = run("issue_token", "--authority", "US-IPRC")
     token = ApiToken.objects.get()
     run("revoke_token", "--id", str(token.pk))
     revoked_at = ApiToken.objects.get().revoked_at
-    prefix = "tokens"
 
     # When the client page is posted back with the inline's revoked_at emptied
     response = admin_client.post(
         f"/admin/referrals/apiclient/{token.client_id}/change/",
-        {
-            "name": token.client.name, "authority": token.client.authority_id, "user": "",
-            "created_at_0": f"{token.client.created_at:%Y-%m-%d}",
-            "created_at_1": f"{token.client.created_at:%H:%M:%S}",
-            f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "1",
-            f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
-            f"{prefix}-0-id": token.pk, f"{prefix}-0-client": token.client_id,
-            f"{prefix}-0-name": token.name, f"{prefix}-0-expires_at_0": "",
-            f"{prefix}-0-expires_at_1": "", f"{prefix}-0-revoked_at_0": "",
-            f"{prefix}-0-revoked_at_1": "",
-        },
-    )  # fmt: skip
+        client_page_with(token, expires_at_0="", expires_at_1="", revoked_at_0="", revoked_at_1=""),
+    )
 
     # Then the page saved, and the revocation stands
     assert response.status_code == 302
@@ -240,20 +244,10 @@ def test_an_expired_token_cannot_be_revived_in_the_admin(admin_client, authoriti
         {"name": "short", "expires_at_0": f"{later:%Y-%m-%d}", "expires_at_1": "12:00:00",
          "revoked_at_0": "", "revoked_at_1": ""},
     )  # fmt: skip
-    prefix = "tokens"
     inline = admin_client.post(
         f"/admin/referrals/apiclient/{token.client_id}/change/",
-        {
-            "name": token.client.name, "authority": token.client.authority_id, "user": "",
-            "created_at_0": f"{token.client.created_at:%Y-%m-%d}",
-            "created_at_1": f"{token.client.created_at:%H:%M:%S}",
-            f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "1",
-            f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
-            f"{prefix}-0-id": token.pk, f"{prefix}-0-client": token.client_id,
-            f"{prefix}-0-name": token.name, f"{prefix}-0-expires_at_0": f"{later:%Y-%m-%d}",
-            f"{prefix}-0-expires_at_1": "12:00:00",
-        },
-    )  # fmt: skip
+        client_page_with(token, expires_at_0=f"{later:%Y-%m-%d}", expires_at_1="12:00:00"),
+    )
 
     # Then both pages saved, the expiry stands, and the token stays refused
     assert page.status_code == 302

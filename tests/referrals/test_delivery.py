@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,6 +23,20 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker
 SECRET = "shared-webhook-secret-for-tests"
 TIMEOUT = 0.5  # DELIVERY_TIMEOUT_SECONDS in these tests
 BACKOFF = 0.4  # DELIVERY_BACKOFF_SECONDS: attempts come 0.4 s, 0.8 s, 1.6 s … apart
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` answering on 127.0.0.1 in threads, for the duration; yields the webhook URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/touchstone"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @dataclass
@@ -68,15 +83,8 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/touchstone"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield state, url
 
 
 @pytest.fixture
@@ -281,15 +289,8 @@ def moved_endpoint() -> Iterator[tuple[list[str], str]]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield seen, f"http://127.0.0.1:{server.server_address[1]}/touchstone"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield seen, url
 
 
 def test_a_redirect_is_not_taken_as_delivery(

@@ -4,15 +4,13 @@ Plain HTTP is allowed only with ``WEBHOOK_ALLOW_HTTP`` (the tests' and ``make ch
 receivers); other schemes never.
 """
 
-import socket
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from referrals.choices import AttemptKind, AttemptOutcome
+from referrals.choices import AttemptOutcome
 from referrals.models import Authority, DeliveryAttempt
-from referrals.services import push
+from tests.referrals.support import push_to_a_listener
 
 pytestmark = pytest.mark.django_db
 
@@ -71,25 +69,14 @@ def test_a_packet_is_never_pushed_to_a_url_that_is_not_allowed(
     # Given an endpoint that listens, and an authority whose URL was saved outside the admin's
     # form with a scheme that is not allowed (http without the setting, ftp ever)
     settings.WEBHOOK_ALLOW_HTTP = allow_http
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.3)
     referral = make_referral("US")
-    authority = referral.authority
     scheme = "ftp" if allow_http else "http"
-    authority.webhook_url = f"{scheme}://127.0.0.1:{listener.getsockname()[1]}/touchstone"
-    authority.webhook_secret = "s3cret"  # noqa: S105 - a test value
-    authority.save(update_fields=["webhook_url", "webhook_secret"])
 
     # When the packet is pushed
-    try:
-        result = push(referral, AttemptKind.PACKET)
-        # Then nothing was sent: the attempt failed for good (not retried), and says why
-        with pytest.raises(TimeoutError):
-            listener.accept()
-    finally:
-        listener.close()
+    result, connected = push_to_a_listener(referral, scheme=scheme, secret="s3cret")
+
+    # Then nothing was sent: the attempt failed for good (not retried), and says why
+    assert not connected
     assert result.outcome == AttemptOutcome.FAILED
     attempt = DeliveryAttempt.objects.get(referral=referral)
     assert attempt.outcome == AttemptOutcome.FAILED

@@ -1,14 +1,12 @@
 """A push endpoint is only as trustworthy as its HMAC: no endpoint without a shared secret."""
 
-import socket
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from referrals.choices import AttemptKind, AttemptOutcome
+from referrals.choices import AttemptOutcome
 from referrals.models import Authority, DeliveryAttempt
-from referrals.services import push
+from tests.referrals.support import push_to_a_listener
 
 pytestmark = pytest.mark.django_db
 
@@ -34,24 +32,13 @@ def test_a_packet_is_never_pushed_signed_with_an_empty_secret(authorities, make_
     # whose secret was left empty (set outside the admin's form): anyone could compute the HMAC
     # of an empty key
     settings.WEBHOOK_ALLOW_HTTP = True
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.3)
     referral = make_referral("US")
-    authority = referral.authority
-    authority.webhook_url = f"http://127.0.0.1:{listener.getsockname()[1]}/touchstone"
-    authority.webhook_secret = ""
-    authority.save(update_fields=["webhook_url", "webhook_secret"])
 
     # When the packet is pushed
-    try:
-        result = push(referral, AttemptKind.PACKET)
-        # Then nothing was sent: the attempt failed for good (not retried), and says why
-        with pytest.raises(TimeoutError):
-            listener.accept()
-    finally:
-        listener.close()
+    result, connected = push_to_a_listener(referral, scheme="http", secret="")
+
+    # Then nothing was sent: the attempt failed for good (not retried), and says why
+    assert not connected
     assert result.outcome == AttemptOutcome.FAILED
     attempt = DeliveryAttempt.objects.get(referral=referral)
     assert attempt.outcome == AttemptOutcome.FAILED
